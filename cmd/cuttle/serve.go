@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"cuttle/accesslog"
+	"cuttle/httpcache"
+	"cuttle/store"
+)
+
+// serve runs cuttle until ctx ends, then shuts down within
+// shutdown_lifetime.
+func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Writer) int {
+	start := time.Now()
+	cfg, err := loadConfig(sf, stderr)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return 1
+	}
+	s, err := buildOptions(cfg, stderr)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return 1
+	}
+
+	cacheLog, closeCacheLog := openCacheLog(cfg.CacheLog, sf.debugLevel > 0, stderr)
+	defer closeCacheLog()
+	cacheLog.Printf("Starting cuttle/%s with %s", version, sf.configFile)
+
+	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: cfg.CacheMem, MaxObjectSize: cfg.MaximumObjectSizeInMemory})
+	if err != nil {
+		cacheLog.Printf("FATAL: cache_mem: %v", err)
+		return 1
+	}
+	defer mem.Close()
+	if len(cfg.CacheDirs) > 0 {
+		cacheLog.Printf("%s: cache_dir: the disk tier is not implemented yet; caching in memory only", cfg.CacheDirs[0].Pos)
+	}
+
+	logger, writers, err := openAccessLogs(s)
+	if err != nil {
+		cacheLog.Printf("FATAL: %v", err)
+		return 1
+	}
+	defer logger.Close()
+
+	opts := s.handler
+	opts.Store = store.NewTiered(mem, nil)
+	opts.Log = logger
+	opts.ErrorLog = cacheLog
+	h, err := httpcache.New(opts)
+	if err != nil {
+		cacheLog.Printf("FATAL: %v", err)
+		return 1
+	}
+
+	if cf.demoOrigin != "" {
+		stopDemo, err := startDemoOrigin(cf.demoOrigin, cacheLog)
+		if err != nil {
+			cacheLog.Printf("FATAL: --demo-origin: %v", err)
+			return 1
+		}
+		defer stopDemo()
+	}
+
+	var servers []*http.Server
+	var wg sync.WaitGroup
+	serveErr := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			cacheLog.Printf("FATAL: http_port %s: %v", l.addr, err)
+			shutdownAll(servers, time.Second)
+			return 1
+		}
+		srv := &http.Server{
+			Handler:           h.Port(l.port),
+			ReadHeaderTimeout: cf.readHeaderTimeout,
+			IdleTimeout:       cf.idleTimeout,
+			ErrorLog:          cacheLog,
+		}
+		servers = append(servers, srv)
+		cacheLog.Printf("Accepting reverse-proxy HTTP Socket connections at %s", ln.Addr())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- err
+			}
+		}()
+	}
+	if len(servers) == 0 {
+		cacheLog.Printf("WARNING: no http_port in %s: nothing to listen on", sf.configFile)
+	}
+	if cfg.PidFilename != "" {
+		if err := os.WriteFile(cfg.PidFilename, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			cacheLog.Printf("WARNING: pid_filename %s: %v", cfg.PidFilename, err)
+		} else {
+			defer os.Remove(cfg.PidFilename)
+		}
+	}
+	cacheLog.Printf("Ready to serve requests (started in %v)", time.Since(start).Round(time.Millisecond))
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	status := 0
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-serveErr:
+			cacheLog.Printf("FATAL: %v", err)
+			status = 1
+			break loop
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGUSR1:
+				// squid -k rotate; with logfile_rotate 0 Squid only reopens,
+				// which is what logrotate expects.
+				for _, w := range writers {
+					if err := w.Reopen(); err != nil {
+						cacheLog.Printf("ERROR: rotate: %v", err)
+					}
+				}
+				cacheLog.Printf("Log files reopened")
+			case syscall.SIGHUP:
+				cacheLog.Printf("WARNING: -k reconfigure is not supported yet; restart cuttle to apply a changed config")
+			}
+		}
+	}
+	cacheLog.Printf("Preparing for shutdown after %s", cfg.ShutdownLifetime)
+	shutdownAll(servers, cfg.ShutdownLifetime)
+	wg.Wait()
+	cacheLog.Printf("cuttle/%s: Exiting normally.", version)
+	return status
+}
+
+// shutdownAll stops the servers gracefully: listeners close at once, and
+// requests in flight get up to lifetime to finish (shutdown_lifetime).
+func shutdownAll(servers []*http.Server, lifetime time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), lifetime)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// openCacheLog opens cache_log for appending, falling back to stderr.
+func openCacheLog(path string, alsoStderr bool, stderr io.Writer) (*log.Logger, func()) {
+	flags := log.Ldate | log.Ltime
+	if path == "" || path == "none" || path == "/dev/stderr" || path == "stderr" {
+		return log.New(stderr, "", flags), func() {}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		fmt.Fprintf(stderr, "cuttle: cache_log %s: %v; logging to stderr\n", path, err)
+		return log.New(stderr, "", flags), func() {}
+	}
+	var w io.Writer = f
+	if alsoStderr {
+		w = io.MultiWriter(f, stderr)
+	}
+	return log.New(w, "", flags), func() { f.Close() }
+}
+
+// openAccessLogs opens every access_log destination with its format.
+func openAccessLogs(s *setup) (*accesslog.Logger, []*accesslog.Writer, error) {
+	fopts := accesslog.FormatOptions{StripQueryTerms: s.cfg.StripQueryTerms}
+	var outputs []accesslog.Output
+	var writers []*accesslog.Writer
+	fail := func(err error) (*accesslog.Logger, []*accesslog.Writer, error) {
+		for _, w := range writers {
+			w.Close()
+		}
+		return nil, nil, err
+	}
+	for _, al := range s.cfg.AccessLogs {
+		if al.Module != "stdio" && al.Module != "daemon" {
+			continue
+		}
+		format, err := logFormat(s, al.Format, fopts)
+		if err != nil {
+			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
+		}
+		w, err := accesslog.OpenFile(al.Path)
+		if err != nil {
+			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
+		}
+		writers = append(writers, w)
+		outputs = append(outputs, accesslog.Output{W: w, Format: format})
+	}
+	return accesslog.New(outputs...), writers, nil
+}
+
+// logFormat finds a built-in or logformat-defined format by name.
+func logFormat(s *setup, name string, fopts accesslog.FormatOptions) (accesslog.Formatter, error) {
+	if f, ok := accesslog.Lookup(name, fopts); ok {
+		return f, nil
+	}
+	for _, lf := range s.cfg.LogFormats {
+		if lf.Name == name {
+			return accesslog.Compile(lf.Format, fopts)
+		}
+	}
+	return nil, fmt.Errorf("unknown logformat %q", name)
+}

@@ -1,0 +1,153 @@
+package httpcache
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cached is a stored response as httpcache sees it: what it needs to decide
+// freshness and to rebuild the reply, kept in store.Meta.Header in a small
+// text form and, in the memory tier, decoded in store.Meta.Decoded.
+type cached struct {
+	status int
+	header http.Header // end-to-end fields as received from the origin
+
+	requestTime, responseTime time.Time
+	initialAge                time.Duration // RFC 9111, Section 4.2.3 corrected_initial_age
+	lifetime                  time.Duration // RFC 9111, Section 4.2.1 freshness_lifetime
+
+	// varyNames are the canonical field names listed in Vary, and varyValues
+	// the request's values of them when the response was stored
+	// (RFC 9111, Section 4.1): a later request must present the same values.
+	varyNames, varyValues []string
+
+	// headerBytes is the wire size of header's field lines, for %<st.
+	headerBytes int
+}
+
+const cachedMagic = "cuttle-cached 1\n"
+
+// errBadMeta means stored metadata could not be decoded: the object is
+// treated as a miss, never served.
+var errBadMeta = errors.New("httpcache: malformed stored metadata")
+
+// marshal encodes c for store.Meta.Header.
+func (c *cached) marshal() []byte {
+	var b bytes.Buffer
+	b.WriteString(cachedMagic)
+	fmt.Fprintf(&b, "%d %d %d %d %d\n", c.status, c.requestTime.UnixNano(), c.responseTime.UnixNano(),
+		int64(c.initialAge), int64(c.lifetime))
+	for i, name := range c.varyNames {
+		fmt.Fprintf(&b, "vary %s %s\n", name, strconv.Quote(c.varyValues[i]))
+	}
+	b.WriteString("\n")
+	c.header.Write(&b) //nolint:errcheck // bytes.Buffer writes never fail
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// unmarshalCached decodes metadata written by marshal.
+func unmarshalCached(p []byte) (*cached, error) {
+	if !bytes.HasPrefix(p, []byte(cachedMagic)) {
+		return nil, errBadMeta
+	}
+	r := bufio.NewReader(bytes.NewReader(p[len(cachedMagic):]))
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, errBadMeta
+	}
+	var c cached
+	var reqNs, resNs, age, life int64
+	if _, err := fmt.Sscanf(line, "%d %d %d %d %d\n", &c.status, &reqNs, &resNs, &age, &life); err != nil {
+		return nil, errBadMeta
+	}
+	c.requestTime, c.responseTime = time.Unix(0, reqNs), time.Unix(0, resNs)
+	c.initialAge, c.lifetime = time.Duration(age), time.Duration(life)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return nil, errBadMeta
+		}
+		if line == "\n" {
+			break
+		}
+		rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "vary ")
+		name, quoted, ok2 := strings.Cut(rest, " ")
+		value, err := strconv.Unquote(quoted)
+		if !ok || !ok2 || err != nil {
+			return nil, errBadMeta
+		}
+		c.varyNames = append(c.varyNames, name)
+		c.varyValues = append(c.varyValues, value)
+	}
+	mh, err := textproto.NewReader(r).ReadMIMEHeader()
+	if err != nil {
+		return nil, errBadMeta
+	}
+	c.header = http.Header(mh)
+	c.headerBytes = headerWireSize(c.header)
+	return &c, nil
+}
+
+// varyMatches reports whether req selects this stored variant
+// (RFC 9111, Section 4.1).
+func (c *cached) varyMatches(req *http.Request) bool {
+	for i, name := range c.varyNames {
+		if varyValue(req.Header, name) != c.varyValues[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// varyValue joins a request's values of one field as a list, with the
+// whitespace around commas normalised.
+func varyValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return strings.TrimSpace(vs[0])
+	}
+	for i := range vs {
+		vs[i] = strings.TrimSpace(vs[i])
+	}
+	return strings.Join(vs, ", ")
+}
+
+// varyNames parses the Vary fields of a response into canonical names.
+// ok is false for "Vary: *", which never matches a later request.
+func parseVary(h http.Header) (names []string, ok bool) {
+	for _, v := range h.Values("Vary") {
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.TrimSpace(name)
+			switch name {
+			case "":
+				continue
+			case "*":
+				return nil, false
+			}
+			names = append(names, textproto.CanonicalMIMEHeaderKey(name))
+		}
+	}
+	return names, true
+}
+
+// headerWireSize is the size of h's field lines as written on the wire.
+func headerWireSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}

@@ -1,0 +1,13 @@
+// Package httpcache is cuttle's shared HTTP cache (RFC 9111) and the
+// accelerator http.Handler in front of origin servers.
+//
+// The RFC rules are pure functions of a request or response header, stored
+// metadata and the current time ([ParseCacheControl], [FreshnessLifetime],
+// [CurrentAge], [Storable]); they never read a clock or touch the network.
+// [Handler] puts them together the way Squid's accelerator mode does: it
+// rebuilds the absolute URL from Host or defaultsite (squid.conf http_port),
+// evaluates http_access, serves fresh objects from the store, forwards
+// misses to the first origin server cache_peer and streams the reply to the
+// client and into the store at the same time, then writes one access.log
+// line per transaction.
+package httpcache

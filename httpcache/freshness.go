@@ -1,0 +1,119 @@
+package httpcache
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// RefreshPattern is one squid.conf refresh_pattern line: the heuristic
+// freshness rule for responses without explicit expiration whose URL matches
+// Regexp (RFC 9111, Section 4.2.2 leaves the heuristic to the cache).
+type RefreshPattern struct {
+	// Regexp is matched against the absolute URL; the first match wins.
+	Regexp *regexp.Regexp
+
+	// Min is how long an object without Last-Modified stays fresh; Max caps
+	// every heuristic lifetime.
+	Min, Max time.Duration
+
+	// Percent is the LM-factor: an object stays fresh for Percent percent of
+	// the time between its Last-Modified and Date.
+	Percent int
+}
+
+// defaultRefresh is what Squid uses when no refresh_pattern matches:
+// min 0, 20%, max 3 days.
+var defaultRefresh = RefreshPattern{Percent: 20, Max: 72 * time.Hour}
+
+// heuristicStatus lists the status codes that are heuristically cacheable
+// (RFC 9110, Section 15.1).
+func heuristicStatus(code int) bool {
+	switch code {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// FreshnessLifetime returns how long a response stays fresh
+// (RFC 9111, Section 4.2.1) and whether that came from the response itself
+// rather than a heuristic. s-maxage beats max-age, which beats Expires minus
+// Date; an Expires that does not parse means already expired. Without any of
+// them the first refresh_pattern matching url decides (Section 4.2.2), and
+// only for heuristically cacheable statuses or public responses. responseTime
+// stands in for a missing or invalid Date.
+func FreshnessLifetime(status int, h http.Header, cc CacheControl, url string, patterns []RefreshPattern, responseTime time.Time) (lifetime time.Duration, explicit bool) {
+	switch {
+	case cc.SMaxAge >= 0:
+		return cc.SMaxAge, true
+	case cc.MaxAge >= 0:
+		return cc.MaxAge, true
+	}
+	date := dateValue(h, responseTime)
+	if exp, ok := h["Expires"]; ok {
+		if len(exp) == 0 {
+			return 0, true
+		}
+		t, err := http.ParseTime(exp[0])
+		if err != nil {
+			return 0, true
+		}
+		return max(t.Sub(date), 0), true
+	}
+	if !heuristicStatus(status) && !cc.Public {
+		return 0, false
+	}
+	rp := matchRefresh(url, patterns)
+	lifetime = rp.Min
+	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil && lm.Before(date) {
+		lifetime = date.Sub(lm) * time.Duration(rp.Percent) / 100
+	}
+	return min(lifetime, rp.Max), false
+}
+
+func matchRefresh(url string, patterns []RefreshPattern) *RefreshPattern {
+	for i := range patterns {
+		if patterns[i].Regexp.MatchString(url) {
+			return &patterns[i]
+		}
+	}
+	return &defaultRefresh
+}
+
+// dateValue returns the response's Date, or fallback when it is missing or
+// invalid (RFC 9110, Section 6.6.1).
+func dateValue(h http.Header, fallback time.Time) time.Time {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t
+	}
+	return fallback
+}
+
+// InitialAge returns corrected_initial_age (RFC 9111, Section 4.2.3) for a
+// response requested at requestTime and received at responseTime:
+//
+//	apparent_age = max(0, response_time - date_value)
+//	corrected_age_value = age_value + (response_time - request_time)
+//	corrected_initial_age = max(apparent_age, corrected_age_value)
+func InitialAge(h http.Header, requestTime, responseTime time.Time) time.Duration {
+	apparent := max(responseTime.Sub(dateValue(h, responseTime)), 0)
+	var ageValue time.Duration
+	if v := h.Get("Age"); v != "" {
+		ageValue = parseDelta(v, true)
+	}
+	corrected := ageValue + max(responseTime.Sub(requestTime), 0)
+	return max(apparent, corrected)
+}
+
+// CurrentAge returns current_age (RFC 9111, Section 4.2.3):
+// corrected_initial_age + (now - response_time).
+func CurrentAge(initialAge time.Duration, responseTime, now time.Time) time.Duration {
+	return initialAge + max(now.Sub(responseTime), 0)
+}
+
+// ageSeconds formats an age for the Age header field (RFC 9111, Section 5.1).
+func ageSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64(d/time.Second), 10)
+}

@@ -1,0 +1,380 @@
+package httpcache
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"cuttle/accesslog"
+	"cuttle/store"
+)
+
+// Options configures a [Handler]. Zero values take the documented defaults.
+type Options struct {
+	// Store holds cached objects. Required.
+	Store store.Store
+
+	// Peers are the cache_peer ... originserver lines in config order; the
+	// first one is used (FIRSTUP_PARENT). With none, misses get Squid's 503.
+	Peers []Peer
+
+	// Access is http_access. An empty list denies everything, as in Squid.
+	Access []Rule
+
+	// RefreshPatterns are the refresh_pattern lines in order.
+	RefreshPatterns []RefreshPattern
+
+	// VisibleHostname names this cache in Via, X-Cache and Cache-Status
+	// (squid.conf visible_hostname). Default "localhost".
+	VisibleHostname string
+
+	// Version is the product token in Via and error pages. Default "cuttle".
+	Version string
+
+	// MaxObjectSize is maximum_object_size: larger replies are forwarded but
+	// not stored. 0 means 4 MiB, Squid's default.
+	MaxObjectSize int64
+
+	// Log receives one entry per transaction; nil logs nothing.
+	Log *accesslog.Logger
+
+	// ErrorLog receives errors (cache_log); nil uses the log package's
+	// standard logger.
+	ErrorLog *log.Logger
+
+	// Transport reaches the origin servers; nil uses a pooled
+	// http.Transport that never uses an environment proxy and never adds
+	// Accept-Encoding.
+	Transport http.RoundTripper
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Peer is a cache_peer ... originserver: where misses are forwarded.
+type Peer struct {
+	// Name is name= (logged by %<A); Host and Port are where to connect.
+	Name string
+	Host string
+	Port int
+
+	// Login is login=: "PASSTHRU" or "PASS" forward the client's
+	// Authorization; "user:pass" sends those credentials; "" sends none.
+	Login string
+
+	base   string // "http://host:port"
+	ip     string // the address logged by %<a
+	header string // Authorization for login=user:pass
+}
+
+// Handler is the accelerator: one per configuration, shared by every
+// listener. Use [Handler.Port] to get the http.Handler of one listener.
+type Handler struct {
+	opts      Options
+	now       func() time.Time
+	transport http.RoundTripper
+	errorLog  *log.Logger
+
+	// Constant response fields, built once.
+	via, xCacheHit, xCacheMiss   []string
+	statusHit, statusMiss        []string
+	statusStored, statusNoStore  []string
+	statusNoStoreM, statusDenied []string
+}
+
+// New validates opts and returns a Handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("httpcache: Options.Store is nil")
+	}
+	if opts.VisibleHostname == "" {
+		opts.VisibleHostname = "localhost"
+	}
+	if opts.Version == "" {
+		opts.Version = "cuttle"
+	}
+	if opts.MaxObjectSize <= 0 {
+		opts.MaxObjectSize = 4 << 20
+	}
+	h := &Handler{opts: opts, now: opts.Now, transport: opts.Transport, errorLog: opts.ErrorLog}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.errorLog == nil {
+		h.errorLog = log.Default()
+	}
+	if h.transport == nil {
+		h.transport = newTransport()
+	}
+	h.opts.Peers = make([]Peer, len(opts.Peers))
+	for i, p := range opts.Peers {
+		if p.Host == "" || p.Port <= 0 || p.Port > 65535 {
+			return nil, errors.New("httpcache: peer " + strconv.Quote(p.Name) + ": invalid address")
+		}
+		hostport := net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
+		p.base = "http://" + hostport
+		p.ip = resolveForLog(p.Host)
+		if p.Login != "" && p.Login != "PASS" && p.Login != "PASSTHRU" && strings.Contains(p.Login, ":") {
+			user, pass, _ := strings.Cut(p.Login, ":")
+			r := http.Request{Header: http.Header{}}
+			r.SetBasicAuth(user, pass)
+			p.header = r.Header.Get("Authorization")
+		}
+		if p.Name == "" {
+			p.Name = p.Host
+		}
+		h.opts.Peers[i] = p
+	}
+	name := opts.VisibleHostname
+	h.via = []string{"1.1 " + name + " (" + opts.Version + ")"}
+	h.xCacheHit = []string{"HIT from " + name}
+	h.xCacheMiss = []string{"MISS from " + name}
+	cs := cacheStatusName(name)
+	h.statusHit = []string{cs + "; hit"}
+	h.statusMiss = []string{cs + "; fwd=uri-miss"}
+	h.statusStored = []string{cs + "; fwd=uri-miss; stored"}
+	h.statusNoStore = []string{cs + "; fwd=request"}
+	h.statusNoStoreM = []string{cs + "; fwd=method"}
+	h.statusDenied = []string{cs + "; detail=denied"}
+	return h, nil
+}
+
+// newTransport returns the pooled origin transport.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: (&net.Dialer{
+			Timeout:   30 * time.Second, // squid.conf connect_timeout default
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       time.Minute, // server_idle_pconn_timeout default
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+}
+
+// resolveForLog returns the IP address Squid would log for a peer host.
+func resolveForLog(host string) string {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return host
+	}
+	if addrs, err := net.LookupHost(host); err == nil && len(addrs) > 0 {
+		return addrs[0]
+	}
+	return host
+}
+
+// cacheStatusName returns the cache's name as an RFC 8941 token when it is
+// one, else as a quoted string (RFC 9211, Section 2).
+func cacheStatusName(name string) string {
+	ok := name != "" && (name[0] == '*' || 'a' <= name[0]|0x20 && name[0]|0x20 <= 'z')
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c > ' ' && c < 0x7f && !strings.ContainsRune(`"(),;<=>?@[\]{}`, rune(c))
+	}
+	if ok {
+		return name
+	}
+	return strconv.Quote(name)
+}
+
+// Port returns the http.Handler for one accelerator listener.
+func (h *Handler) Port(p Port) http.Handler {
+	if p.Scheme == "" {
+		p.Scheme = "http"
+	}
+	return &portHandler{h: h, port: p}
+}
+
+type portHandler struct {
+	h    *Handler
+	port Port
+}
+
+func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	ph.h.serve(rw, req, &ph.port)
+}
+
+// transaction is one request's state, shared by ACLs, the cache logic and
+// the access log.
+type transaction struct {
+	req        *http.Request
+	port       *Port
+	start      time.Time
+	url        string // absolute URL (Squid's %ru before strip_query_terms)
+	hostLen    int    // length of scheme://host[:port] in url
+	host       string // lower-case host without port
+	urlPort    int
+	clientIP   netip.Addr
+	clientPort uint16
+
+	result, hier string
+	peer         *Peer
+	logged       bool
+}
+
+// pathQuery returns the URL without scheme and authority.
+func (tx *transaction) pathQuery() string { return tx.url[tx.hostLen:] }
+
+func (tx *transaction) setURL(u string) {
+	tx.url = u
+	rest := u[strings.Index(u, "://")+3:]
+	authority := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority = rest[:i]
+	}
+	tx.hostLen = len(u) - len(rest) + len(authority)
+	tx.host = authority
+	tx.urlPort = 80
+	if strings.HasPrefix(u, "https:") {
+		tx.urlPort = 443
+	}
+	if host, port, err := net.SplitHostPort(authority); err == nil {
+		tx.host = host
+		if n, err := strconv.Atoi(port); err == nil {
+			tx.urlPort = n
+		}
+	}
+}
+
+func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
+	tx := transaction{req: req, port: port, start: h.now()}
+	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
+		tx.clientIP, tx.clientPort = ap.Addr(), ap.Port()
+	}
+	cw := &countingWriter{ResponseWriter: rw}
+	defer h.logTransaction(&tx, cw)
+
+	u, err := port.siteURL(req)
+	if err != nil {
+		tx.url, tx.result = "error:invalid-request", "NONE_NONE"
+		h.serveError(cw, &tx, http.StatusBadRequest, "ERR_INVALID_URL")
+		return
+	}
+	tx.setURL(u)
+
+	if !allowed(h.opts.Access, &tx) {
+		tx.result = "TCP_DENIED"
+		h.serveError(cw, &tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		return
+	}
+
+	status := h.statusNoStoreM
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		status = h.statusMiss
+		if reload(req) {
+			status = h.statusNoStore
+		} else if h.serveHit(cw, &tx) {
+			return
+		}
+	}
+	h.forward(cw, &tx, status)
+}
+
+// reload reports whether the client asked not to be served from cache
+// (RFC 9111, Section 5.2.1.4 no-cache; Section 5.4 Pragma: no-cache).
+func reload(req *http.Request) bool {
+	cc := req.Header["Cache-Control"]
+	if len(cc) == 0 {
+		for _, p := range req.Header["Pragma"] {
+			if strings.Contains(strings.ToLower(p), "no-cache") {
+				return true
+			}
+		}
+		return false
+	}
+	c := ParseCacheControl(req.Header)
+	return c.NoCache || c.MaxAge == 0
+}
+
+// serveHit answers from the store when a fresh, matching object exists.
+func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
+	ctx := tx.req.Context()
+	var obj *store.Object
+	var tier store.Tier = store.TierMemory
+	var err error
+	if ts, ok := h.opts.Store.(interface {
+		GetTier(context.Context, string) (*store.Object, store.Tier, error)
+	}); ok {
+		obj, tier, err = ts.GetTier(ctx, tx.url)
+	} else {
+		obj, err = h.opts.Store.Get(ctx, tx.url)
+	}
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			h.errorLog.Printf("httpcache: get %s: %v", tx.url, err)
+		}
+		return false
+	}
+	defer obj.Body.Close()
+	c, ok := obj.Meta.Decoded.(*cached)
+	if !ok {
+		if c, err = unmarshalCached(obj.Meta.Header); err != nil {
+			h.errorLog.Printf("httpcache: stored object %s: %v", tx.url, err)
+			return false
+		}
+	}
+	if !c.varyMatches(tx.req) {
+		return false
+	}
+	now := h.now()
+	age := CurrentAge(c.initialAge, c.responseTime, now)
+	if age >= c.lifetime || !clientAccepts(tx.req, age, c.lifetime) {
+		return false
+	}
+
+	out := rw.Header()
+	for k, v := range c.header {
+		out[k] = v
+	}
+	out["Age"] = []string{ageSeconds(age)}
+	out["Via"] = h.appendVia(c.header["Via"])
+	out["X-Cache"] = h.xCacheHit
+	out["Cache-Status"] = h.statusHit
+	out["Content-Length"] = []string{strconv.FormatInt(obj.Meta.Size, 10)}
+	tx.result = "TCP_MEM_HIT"
+	if tier == store.TierDisk {
+		tx.result = "TCP_HIT"
+	}
+	rw.WriteHeader(c.status)
+	if tx.req.Method != http.MethodHead {
+		if _, err := io.Copy(rw, obj.Body); err != nil {
+			tx.result += "_ABORTED"
+		}
+	}
+	return true
+}
+
+// clientAccepts applies the request's max-age and min-fresh to a fresh
+// object (RFC 9111, Sections 5.2.1.1 and 5.2.1.3).
+func clientAccepts(req *http.Request, age, lifetime time.Duration) bool {
+	if len(req.Header["Cache-Control"]) == 0 {
+		return true
+	}
+	cc := ParseCacheControl(req.Header)
+	if cc.MaxAge >= 0 && age > cc.MaxAge {
+		return false
+	}
+	if cc.MinFresh >= 0 && lifetime-age < cc.MinFresh {
+		return false
+	}
+	return true
+}
+
+// appendVia adds this cache to a Via field (RFC 9110, Section 7.6.3).
+func (h *Handler) appendVia(prev []string) []string {
+	if len(prev) == 0 {
+		return h.via
+	}
+	out := make([]string, 0, len(prev)+1)
+	return append(append(out, prev...), h.via[0])
+}

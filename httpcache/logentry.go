@@ -1,0 +1,78 @@
+package httpcache
+
+import (
+	"net/http"
+
+	"cuttle/accesslog"
+)
+
+// countingWriter counts what is sent to the client for %<st: the status
+// line, the header fields and the body.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *countingWriter) WriteHeader(status int) {
+	if w.status != 0 {
+		return
+	}
+	w.status = status
+	h := w.Header()
+	// "HTTP/1.1 200 OK\r\n" + fields + "\r\n"; net/http adds Date when absent.
+	n := len("HTTP/1.1 000 \r\n") + len(http.StatusText(status)) + headerWireSize(h) + 2
+	if _, ok := h["Date"]; !ok {
+		n += len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n")
+	}
+	w.bytes += int64(n)
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logTransaction writes the access.log entry of tx.
+func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
+	if h.opts.Log == nil || tx.logged {
+		return
+	}
+	tx.logged = true
+	e := accesslog.Entry{
+		Start:       tx.start,
+		End:         h.now(),
+		ResultCode:  tx.result,
+		Status:      w.status,
+		Bytes:       w.bytes,
+		Method:      tx.req.Method,
+		URL:         tx.url,
+		ProtoMajor:  tx.req.ProtoMajor,
+		ProtoMinor:  tx.req.ProtoMinor,
+		Hierarchy:   tx.hier,
+		ContentType: w.Header().Get("Content-Type"),
+
+		RequestHeader:  tx.req.Header,
+		ResponseHeader: w.Header(),
+	}
+	if tx.clientIP.IsValid() {
+		e.ClientIP = tx.clientIP.Unmap().String()
+	}
+	e.ClientPort = int(tx.clientPort)
+	if tx.peer != nil {
+		e.PeerIP, e.PeerName = tx.peer.ip, tx.peer.Name
+	}
+	if e.Status == 0 && tx.result == "TCP_MISS" {
+		tx.result += "_ABORTED"
+		e.ResultCode = tx.result
+	}
+	h.opts.Log.Log(&e)
+}

@@ -1,0 +1,37 @@
+package httpcache
+
+import (
+	"net/http"
+	"time"
+)
+
+// Storable reports whether a shared cache may store the response to req
+// (RFC 9111, Section 3): the request method is GET, the status is a final,
+// complete one (not 206 or 304), and neither request nor response says
+// no-store, nor the response private or no-cache. A request carrying
+// Authorization is stored only when the response allows it with public,
+// s-maxage or must-revalidate (Section 3.5). "Vary: *" never matches a later
+// request, so it is not stored (Section 4.1). lifetime is the response's
+// freshness lifetime: until revalidation lands, a response that is stale on
+// arrival is not worth storing.
+func Storable(req *http.Request, status int, res http.Header, resCC CacheControl, lifetime time.Duration) bool {
+	if req.Method != http.MethodGet {
+		return false
+	}
+	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
+		return false
+	}
+	if resCC.NoStore || resCC.Private || resCC.NoCache {
+		return false
+	}
+	if reqCC := ParseCacheControl(req.Header); reqCC.NoStore {
+		return false
+	}
+	if req.Header.Get("Authorization") != "" && !resCC.Public && resCC.SMaxAge < 0 && !resCC.MustRevalidate {
+		return false
+	}
+	if _, ok := parseVary(res); !ok {
+		return false
+	}
+	return lifetime > 0
+}
