@@ -8,4 +8,7 @@
 // squid.conf's cache_mem and whose per-object limit is
 // maximum_object_size_in_memory. [Tiered] puts the tiers together; the disk
 // tier (cache_dir) takes the slot left for it there.
+//
+// Package [cuttle/store/storetest] is the conformance suite that every tier
+// passes.
 package store

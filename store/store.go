@@ -61,9 +61,11 @@ type Store interface {
 
 	// Put streams body into storage under key, replacing any object stored
 	// under it. It must not commit a partial object: a non-EOF read error,
-	// ctx cancellation or a body longer than the tier accepts (ErrTooLarge)
-	// aborts the write and leaves no object. Put reads body until EOF or
-	// until it gives up; it never keeps body after returning.
+	// ctx cancellation, a body whose length differs from a non-negative
+	// meta.Size or a body longer than the tier accepts (ErrTooLarge) aborts
+	// the write and leaves no object under key, not even one stored before.
+	// Put reads body until EOF or until it gives up; it never keeps body
+	// after returning.
 	Put(ctx context.Context, key string, meta Meta, body io.Reader) error
 
 	// Delete removes the object stored under key, if any.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"cuttle/httpcache"
 	"cuttle/squidconf"

@@ -1,0 +1,184 @@
+package accesslog
+
+// The escapers below append s to dst in one of the encodings Squid uses for
+// log fields. They are written for the hot path: no allocation beyond the
+// growth of dst, and a fast scan that copies clean runs in one append.
+
+// text is the type of the values the escapers read: Entry fields are
+// strings, formatted numbers and times are byte slices.
+type text interface{ ~string | ~[]byte }
+
+const (
+	upperHex = "0123456789ABCDEF"
+	lowerHex = "0123456789abcdef"
+)
+
+// lineUnsafe reports whether c would split a field or a line, or is not
+// ASCII: whitespace, control characters, DEL and bytes >= 0x80.
+func lineUnsafe(c byte) bool { return c <= ' ' || c >= 0x7f }
+
+// appendSafe appends s, %-encoding (upper-case hex) the bytes for which
+// lineUnsafe is true. This is the encoding of every unquoted field of the
+// native format: it keeps well-formed values unchanged and keeps hostile
+// ones on one line, in one field.
+func appendSafe[T text](dst []byte, s T) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !lineUnsafe(c) {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// appendSafeOr appends s as appendSafe does, or def when s is empty.
+func appendSafeOr(dst []byte, s, def string) []byte {
+	if s == "" {
+		return append(dst, def...)
+	}
+	return appendSafe(dst, s)
+}
+
+// appendMimeBlob appends s in Squid's "[" (mime-blob) encoding, used for
+// user names and for %[code: CR and LF become the two-character sequences
+// \r and \n, a backslash is doubled, and "%", "[", "]", control characters,
+// DEL and non-ASCII bytes become %xx in lower-case hex. With encodeSpace a
+// space also becomes %20, which Squid does not do; the native format needs
+// it to keep ten fields.
+func appendMimeBlob[T text](dst []byte, s T, encodeSpace bool) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var esc string
+		switch {
+		case c == '\r':
+			esc = `\r`
+		case c == '\n':
+			esc = `\n`
+		case c == '\\':
+			esc = `\\`
+		case c < ' ' || c >= 0x7f || c == '%' || c == '[' || c == ']' || (c == ' ' && encodeSpace):
+		default:
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if esc != "" {
+			dst = append(dst, esc...)
+		} else {
+			dst = append(dst, '%', lowerHex[c>>4], lowerHex[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// appendQuoted appends s in Squid's quoted-string encoding (the %"code
+// quoting and text between literal double quotes in a logformat): a double
+// quote and a backslash get a backslash in front, CR, LF and TAB become \r,
+// \n and \t. Squid leaves the other control characters alone; this
+// function %-encodes them (and DEL) so that no value can end a line early.
+// Spaces and non-ASCII bytes are kept.
+func appendQuoted[T text](dst []byte, s T) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var esc string
+		switch c {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '\r':
+			esc = `\r`
+		case '\n':
+			esc = `\n`
+		case '\t':
+			esc = `\t`
+		default:
+			if c >= ' ' && c != 0x7f {
+				continue
+			}
+		}
+		dst = append(dst, s[start:i]...)
+		if esc != "" {
+			dst = append(dst, esc...)
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// rfc1738Unsafe reports the printable characters RFC 1738 section 2.2 calls
+// unsafe (space and "%" are handled by the callers).
+func rfc1738Unsafe(c byte) bool {
+	switch c {
+	case '<', '>', '"', '#', '{', '}', '|', '\\', '^', '~', '[', ']', '`', '\'':
+		return true
+	}
+	return false
+}
+
+// appendRFC1738 appends s with the RFC 1738 unsafe characters, whitespace,
+// control characters and non-ASCII bytes %-encoded in upper-case hex. With
+// escapePercent a "%" is encoded too (Squid's %#code quoting); without it
+// existing escapes are kept (how Squid encodes header values and methods
+// that appear outside quotes in a custom logformat).
+func appendRFC1738[T text](dst []byte, s T, escapePercent bool) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !lineUnsafe(c) && !rfc1738Unsafe(c) && (c != '%' || !escapePercent) {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// appendControlSafe appends s with only control characters and DEL
+// %-encoded: the minimum that keeps a line whole, used for Squid's raw (%')
+// quoting.
+func appendControlSafe[T text](dst []byte, s T) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= ' ' && c != 0x7f {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// stripQuery returns url cut just after its first "?", as Squid logs URLs
+// when strip_query_terms is on ("http://h/p?a=b" becomes "http://h/p?").
+func stripQuery(url string) string {
+	for i := 0; i < len(url); i++ {
+		if url[i] == '?' {
+			return url[:i+1]
+		}
+	}
+	return url
+}
+
+// mimeType returns a Content-Type value cut at the first ";", tab or space,
+// which is what Squid keeps as the reply's type for %mt.
+func mimeType(ct string) string {
+	for i := 0; i < len(ct); i++ {
+		switch ct[i] {
+		case ';', '\t', ' ':
+			return ct[:i]
+		}
+	}
+	return ct
+}

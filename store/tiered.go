@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Tier names the tier that served a [Tiered.GetTier] hit. httpcache logs a
+// memory hit as TCP_MEM_HIT and a disk hit as TCP_HIT.
+type Tier uint8
+
+const (
+	// TierNone is returned with an error: no tier served the object.
+	TierNone Tier = iota
+	// TierMemory is the memory tier ([Memory]).
+	TierMemory
+	// TierDisk is the disk tier (cache_dir).
+	TierDisk
+)
+
+// String returns "none", "memory" or "disk".
+func (t Tier) String() string {
+	switch t {
+	case TierMemory:
+		return "memory"
+	case TierDisk:
+		return "disk"
+	default:
+		return "none"
+	}
+}
+
+// Tiered is a [Store] over the memory tier and an optional disk tier.
+//
+// Get looks in memory first, then on disk. A disk hit is served from disk
+// and is not copied into memory: the memory tier holds only objects as they
+// were Put. (Copying a disk body into memory as it is read could race with a
+// Put of a newer version of the object and bring the older one back.)
+//
+// Put streams the body once. Without a disk tier it is the memory tier's
+// Put. With one, the body goes to the disk tier and, while it fits the
+// memory tier's object size limit, is kept in a buffer of at most that
+// size; when the disk tier has committed the object, the buffered copy goes
+// to memory. A body larger than the memory limit is on disk only.
+//
+// After a failed Put neither tier holds an object under the key.
+//
+// A Tiered does not own its tiers: closing them is the caller's task.
+type Tiered struct {
+	mem  *Memory
+	disk Store
+}
+
+var _ Store = (*Tiered)(nil)
+
+// NewTiered returns a Store over mem and disk. disk may be nil: the store is
+// then memory only, and Put of a body over the memory limit returns
+// [ErrTooLarge].
+func NewTiered(mem *Memory, disk Store) *Tiered {
+	return &Tiered{mem: mem, disk: disk}
+}
+
+// Get returns the object stored under key, from memory or else from disk,
+// or ErrNotFound.
+func (t *Tiered) Get(ctx context.Context, key string) (*Object, error) {
+	obj, _, err := t.GetTier(ctx, key)
+	return obj, err
+}
+
+// GetTier is Get that also reports which tier served the object. It returns
+// TierNone with every error.
+func (t *Tiered) GetTier(ctx context.Context, key string) (*Object, Tier, error) {
+	obj, err := t.mem.Get(ctx, key)
+	if err == nil {
+		return obj, TierMemory, nil
+	}
+	if t.disk == nil {
+		return nil, TierNone, err
+	}
+	obj, err = t.disk.Get(ctx, key)
+	if err != nil {
+		return nil, TierNone, err
+	}
+	return obj, TierDisk, nil
+}
+
+// Put stores body under key in the tiers it fits, reading it once. Its
+// errors are the disk tier's when there is one, else the memory tier's.
+func (t *Tiered) Put(ctx context.Context, key string, meta Meta, body io.Reader) error {
+	if t.disk == nil {
+		return t.mem.Put(ctx, key, meta, body)
+	}
+	if meta.Size > t.mem.maxObject {
+		err := t.disk.Put(ctx, key, meta, body)
+		// Any copy in memory is older than the one on disk, or the Put failed.
+		t.mem.Delete(ctx, key)
+		return err
+	}
+	c := &capture{r: body, limit: t.mem.maxObject, ch: chunks{pool: t.mem.scratch}}
+	defer c.ch.release()
+	if meta.Size >= 0 {
+		c.sized = make([]byte, 0, meta.Size)
+	}
+	err := t.disk.Put(ctx, key, meta, c)
+	b, ok := c.body(meta.Size)
+	if err != nil || !ok {
+		t.mem.Delete(ctx, key)
+		return err
+	}
+	t.mem.set(key, meta, b)
+	return nil
+}
+
+// Delete removes the object stored under key from both tiers.
+func (t *Tiered) Delete(ctx context.Context, key string) error {
+	err := t.mem.Delete(ctx, key)
+	if t.disk != nil {
+		err = errors.Join(err, t.disk.Delete(ctx, key))
+	}
+	return err
+}
+
+// Wait waits for the memory tier's buffered writes (see [Memory.Wait]) and
+// for the disk tier's, if it has a Wait method.
+func (t *Tiered) Wait() {
+	t.mem.Wait()
+	if w, ok := t.disk.(interface{ Wait() }); ok {
+		w.Wait()
+	}
+}
+
+// capture passes a body through to the disk tier and keeps a copy of it
+// while the copy stays within limit bytes.
+type capture struct {
+	r     io.Reader
+	limit int64
+	sized []byte // the copy of a body of known size; its capacity is the size
+	ch    chunks // the copy of a body of unknown size
+	n     int64  // the bytes read
+	over  bool   // the body outgrew limit or its size; the copy stopped
+	eof   bool   // r returned io.EOF
+}
+
+// Read reads from the body and keeps what it read.
+func (c *capture) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	switch {
+	case n == 0 || c.over:
+	case c.n > c.limit || c.sized != nil && c.n > int64(cap(c.sized)):
+		c.over, c.sized = true, nil
+		c.ch.release()
+	case c.sized != nil:
+		c.sized = append(c.sized, p[:n]...)
+	default:
+		c.ch.write(p[:n])
+	}
+	if err == io.EOF {
+		c.eof = true
+	}
+	return n, err
+}
+
+// body returns the copy of the whole body, whose capacity is its length,
+// and reports whether there is one: whether the body was read to EOF
+// within the limit and, when size is not negative, has size bytes.
+func (c *capture) body(size int64) ([]byte, bool) {
+	switch {
+	case !c.eof || c.over:
+		return nil, false
+	case size >= 0:
+		return c.sized, int64(len(c.sized)) == size
+	default:
+		return c.ch.bytes(), true
+	}
+}
