@@ -158,7 +158,8 @@ func (p *proxy) do(t *testing.T, raw string) (*http.Response, string, int64) {
 	}
 	cr := &countReader{r: conn}
 	br := bufio.NewReader(cr)
-	res, err := http.ReadResponse(br, nil)
+	method, _, _ := strings.Cut(raw, " ")
+	res, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
 		t.Fatalf("reading response to %q: %v", raw, err)
 	}
