@@ -28,8 +28,44 @@ type cached struct {
 	// (RFC 9111, Section 4.1): a later request must present the same values.
 	varyNames, varyValues []string
 
-	// headerBytes is the wire size of header's field lines, for %<st.
+	// headerBytes is the wire size of the header's field lines that a hit
+	// sends unchanged (see hitFieldsSize), for %<st.
 	headerBytes int
+
+	// contentLength is the Content-Length field for a body of clSize bytes,
+	// ready-made when the size was known at store time.
+	contentLength []string
+	clSize        int64
+}
+
+// hitReplaced lists the fields a hit sets itself instead of sending the
+// stored ones.
+var hitReplaced = [...]string{"Age", "Via", "X-Cache", "Cache-Status", "Content-Length"}
+
+// hitFieldsSize is the wire size of the stored fields a hit sends as they
+// are.
+func hitFieldsSize(h http.Header) int {
+	n := headerWireSize(h)
+	for _, k := range hitReplaced {
+		n -= fieldSize(k, h[k])
+	}
+	return n
+}
+
+// setSize records the body size and its ready-made Content-Length.
+func (c *cached) setSize(size int64) {
+	if size >= 0 {
+		c.clSize, c.contentLength = size, []string{strconv.FormatInt(size, 10)}
+	}
+}
+
+// contentLengthField returns the Content-Length value for a body of size
+// bytes.
+func (c *cached) contentLengthField(size int64) []string {
+	if c.contentLength != nil && c.clSize == size {
+		return c.contentLength
+	}
+	return []string{strconv.FormatInt(size, 10)}
 }
 
 const cachedMagic = "cuttle-cached 1\n"
@@ -92,7 +128,7 @@ func unmarshalCached(p []byte) (*cached, error) {
 		return nil, errBadMeta
 	}
 	c.header = http.Header(mh)
-	c.headerBytes = headerWireSize(c.header)
+	c.headerBytes = hitFieldsSize(c.header)
 	return &c, nil
 }
 
@@ -145,9 +181,16 @@ func parseVary(h http.Header) (names []string, ok bool) {
 func headerWireSize(h http.Header) int {
 	n := 0
 	for k, vs := range h {
-		for _, v := range vs {
-			n += len(k) + len(v) + 4
-		}
+		n += fieldSize(k, vs)
+	}
+	return n
+}
+
+// fieldSize is the wire size of one field's lines: "Name: value\r\n" each.
+func fieldSize(k string, vs []string) int {
+	n := 0
+	for _, v := range vs {
+		n += len(k) + len(v) + 4
 	}
 	return n
 }

@@ -19,7 +19,7 @@ func TestCachedRoundTrip(t *testing.T) {
 		varyNames:    []string{"Accept-Encoding"},
 		varyValues:   []string{"gzip, br"},
 	}
-	c.headerBytes = headerWireSize(c.header)
+	c.headerBytes = hitFieldsSize(c.header)
 	got, err := unmarshalCached(c.marshal())
 	if err != nil {
 		t.Fatalf("unmarshalCached(marshal()) error: %v", err)

@@ -72,7 +72,8 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		for _, name := range c.varyNames {
 			c.varyValues = append(c.varyValues, varyValue(req.Header, name))
 		}
-		c.headerBytes = headerWireSize(c.header)
+		c.headerBytes = hitFieldsSize(c.header)
+		c.setSize(res.ContentLength)
 		sw = h.startStore(tx.url, c, res.ContentLength)
 		cacheStatus = h.statusStored
 	}

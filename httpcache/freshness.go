@@ -113,7 +113,22 @@ func CurrentAge(initialAge time.Duration, responseTime, now time.Time) time.Dura
 	return initialAge + max(now.Sub(responseTime), 0)
 }
 
-// ageSeconds formats an age for the Age header field (RFC 9111, Section 5.1).
-func ageSeconds(d time.Duration) string {
-	return strconv.FormatInt(int64(d/time.Second), 10)
+// ageFields holds ready-made Age field values for the first hour, so that
+// a hit does not format one (an immutable table, built once).
+var ageFields = func() [][]string {
+	t := make([][]string, 3600)
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
+// ageField returns the Age field value for d (RFC 9111, Section 5.1:
+// whole seconds).
+func ageField(d time.Duration) []string {
+	s := int64(d / time.Second)
+	if s >= 0 && s < int64(len(ageFields)) {
+		return ageFields[s]
+	}
+	return []string{strconv.FormatInt(s, 10)}
 }

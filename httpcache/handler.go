@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cuttle/accesslog"
@@ -87,6 +88,8 @@ type Handler struct {
 	statusHit, statusMiss        []string
 	statusStored, statusNoStore  []string
 	statusNoStoreM, statusDenied []string
+
+	states sync.Pool // of *txState
 }
 
 // New validates opts and returns a Handler.
@@ -107,6 +110,7 @@ func New(opts Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.states.New = func() any { return new(txState) }
 	if h.errorLog == nil {
 		h.errorLog = log.Default()
 	}
@@ -238,33 +242,49 @@ func (tx *transaction) setURL(u string) {
 	if strings.HasPrefix(u, "https:") {
 		tx.urlPort = 443
 	}
-	if host, port, err := net.SplitHostPort(authority); err == nil {
-		tx.host = host
-		if n, err := strconv.Atoi(port); err == nil {
+	if i := strings.LastIndexByte(authority, ':'); i >= 0 && i > strings.LastIndexByte(authority, ']') {
+		if n, err := strconv.Atoi(authority[i+1:]); err == nil {
 			tx.urlPort = n
 		}
+		tx.host = authority[:i]
 	}
+	tx.host = strings.TrimSuffix(strings.TrimPrefix(tx.host, "["), "]")
+}
+
+// txState is the per-request state, pooled so that a hit allocates little.
+type txState struct {
+	tx transaction
+	cw countingWriter
 }
 
 func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
-	tx := transaction{req: req, port: port, start: h.now()}
+	st := h.states.Get().(*txState)
+	*st = txState{}
+	tx, cw := &st.tx, &st.cw
+	cw.ResponseWriter = rw
+	tx.req, tx.port, tx.start = req, port, h.now()
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		tx.clientIP, tx.clientPort = ap.Addr(), ap.Port()
 	}
-	cw := &countingWriter{ResponseWriter: rw}
-	defer h.logTransaction(&tx, cw)
+	h.handle(cw, tx)
+	h.logTransaction(tx, cw)
+	*st = txState{} // drop references before pooling
+	h.states.Put(st)
+}
 
-	u, err := port.siteURL(req)
+func (h *Handler) handle(cw *countingWriter, tx *transaction) {
+	req := tx.req
+	u, err := tx.port.siteURL(req)
 	if err != nil {
 		tx.url, tx.result = "error:invalid-request", "NONE_NONE"
-		h.serveError(cw, &tx, http.StatusBadRequest, "ERR_INVALID_URL")
+		h.serveError(cw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
 		return
 	}
 	tx.setURL(u)
 
-	if !allowed(h.opts.Access, &tx) {
+	if !allowed(h.opts.Access, tx) {
 		tx.result = "TCP_DENIED"
-		h.serveError(cw, &tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
 		return
 	}
 
@@ -273,11 +293,11 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 		status = h.statusMiss
 		if reload(req) {
 			status = h.statusNoStore
-		} else if h.serveHit(cw, &tx) {
+		} else if h.serveHit(cw, tx) {
 			return
 		}
 	}
-	h.forward(cw, &tx, status)
+	h.forward(cw, tx, status)
 }
 
 // reload reports whether the client asked not to be served from cache
@@ -326,8 +346,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 	if !c.varyMatches(tx.req) {
 		return false
 	}
-	now := h.now()
-	age := CurrentAge(c.initialAge, c.responseTime, now)
+	age := CurrentAge(c.initialAge, c.responseTime, tx.start)
 	if age >= c.lifetime || !clientAccepts(tx.req, age, c.lifetime) {
 		return false
 	}
@@ -336,16 +355,20 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 	for k, v := range c.header {
 		out[k] = v
 	}
-	out["Age"] = []string{ageSeconds(age)}
+	out["Age"] = ageField(age)
 	out["Via"] = h.appendVia(c.header["Via"])
 	out["X-Cache"] = h.xCacheHit
 	out["Cache-Status"] = h.statusHit
-	out["Content-Length"] = []string{strconv.FormatInt(obj.Meta.Size, 10)}
+	out["Content-Length"] = c.contentLengthField(obj.Meta.Size)
 	tx.result = "TCP_MEM_HIT"
 	if tier == store.TierDisk {
 		tx.result = "TCP_HIT"
 	}
-	rw.WriteHeader(c.status)
+	fields := c.headerBytes
+	for _, k := range hitReplaced {
+		fields += fieldSize(k, out[k])
+	}
+	rw.writeHeaderSized(c.status, fields)
 	if tx.req.Method != http.MethodHead {
 		if _, err := io.Copy(rw, obj.Body); err != nil {
 			tx.result += "_ABORTED"

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"strings"
 
 	"cuttle/accesslog"
 )
@@ -15,13 +16,22 @@ type countingWriter struct {
 }
 
 func (w *countingWriter) WriteHeader(status int) {
+	w.writeHeaderSized(status, -1)
+}
+
+// writeHeaderSized is WriteHeader for a caller that knows the wire size of
+// the header fields (-1: count them).
+func (w *countingWriter) writeHeaderSized(status, fields int) {
 	if w.status != 0 {
 		return
 	}
 	w.status = status
 	h := w.Header()
+	if fields < 0 {
+		fields = headerWireSize(h)
+	}
 	// "HTTP/1.1 200 OK\r\n" + fields + "\r\n"; net/http adds Date when absent.
-	n := len("HTTP/1.1 000 \r\n") + len(http.StatusText(status)) + headerWireSize(h) + 2
+	n := len("HTTP/1.1 000 \r\n") + len(http.StatusText(status)) + fields + 2
 	if _, ok := h["Date"]; !ok {
 		n += len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n")
 	}
@@ -63,8 +73,13 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		RequestHeader:  tx.req.Header,
 		ResponseHeader: w.Header(),
 	}
-	if tx.clientIP.IsValid() {
+	switch {
+	case tx.clientIP.Is4In6():
 		e.ClientIP = tx.clientIP.Unmap().String()
+	case tx.clientIP.IsValid():
+		// RemoteAddr already holds the address as text: no formatting.
+		ra := tx.req.RemoteAddr
+		e.ClientIP = strings.TrimSuffix(strings.TrimPrefix(ra[:strings.LastIndexByte(ra, ':')], "["), "]")
 	}
 	e.ClientPort = int(tx.clientPort)
 	if tx.peer != nil {

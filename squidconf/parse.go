@@ -1,0 +1,299 @@
+package squidconf
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Squid's defaults for the directives Config holds (squid.conf.documented,
+// Debian's squid 5.7 for the paths).
+const (
+	defaultCacheMem                  = 256 << 20
+	defaultMaximumObjectSize         = 4 << 20
+	defaultMaximumObjectSizeInMemory = 512 << 10
+	defaultPidFilename               = "/run/squid.pid"
+	defaultCacheLog                  = "/var/log/squid/cache.log"
+	defaultAccessLog                 = "/var/log/squid/access.log"
+	defaultShutdownLifetime          = 30 * time.Second
+)
+
+// ParseFile reads and parses the squid.conf file name and the files it
+// includes. Relative names, in the file and in its include lines, are
+// relative to the current directory, as in Squid.
+//
+// The error, if any, is an [ErrorList]. The Config is returned even then
+// (with what could be parsed) so that callers can print its Notices, but
+// it must not be used to serve. It is nil only if name cannot be read.
+func ParseFile(name string, opts Options) (*Config, error) {
+	src, err := opts.readFile(name)
+	if err != nil {
+		return nil, ErrorList{{Pos: Pos{File: name},
+			Err: fmt.Errorf("unable to open configuration file: %v", unwrapPathError(err))}}
+	}
+	return Parse(name, src, opts)
+}
+
+// Parse parses src as the squid.conf file name, as [ParseFile] does. The
+// files it includes are still read from opts.FS or the file system.
+func Parse(name string, src []byte, opts Options) (*Config, error) {
+	p := newParser(opts)
+	main := fileFrame{name: name, key: p.fileKey(name)}
+	p.open = append(p.open, main.key)
+	p.readConfig(main, src)
+	p.finish()
+	return p.cfg, p.errs.Err()
+}
+
+// parser holds the state of one parse.
+type parser struct {
+	opts Options
+	cfg  *Config
+	errs ErrorList
+
+	open       []string                // files being read, for include loops
+	acls       map[string]*ACL         // by lower-case name
+	peers      map[string]int          // index in cfg.CachePeers by lower-case name
+	domains    map[string]*domainIndex // dstdomain entries by lower-case ACL name
+	logFormats map[string]bool         // user-defined logformat names
+	accessLogs bool                    // an access_log line was seen
+}
+
+func newParser(opts Options) *parser {
+	p := &parser{
+		opts: opts,
+		cfg: &Config{
+			CacheMem:                  defaultCacheMem,
+			MaximumObjectSize:         defaultMaximumObjectSize,
+			MaximumObjectSizeInMemory: defaultMaximumObjectSizeInMemory,
+			PidFilename:               defaultPidFilename,
+			CacheLog:                  defaultCacheLog,
+			ShutdownLifetime:          defaultShutdownLifetime,
+			StripQueryTerms:           true,
+		},
+		acls:       make(map[string]*ACL),
+		peers:      make(map[string]int),
+		domains:    make(map[string]*domainIndex),
+		logFormats: make(map[string]bool),
+	}
+	p.addBuiltinACLs()
+	return p
+}
+
+// finish fills in the defaults that depend on the whole file.
+func (p *parser) finish() {
+	p.checkACLsEmpty()
+	if !p.accessLogs {
+		p.cfg.AccessLogs = []AccessLog{{Module: "stdio", Path: defaultAccessLog, Format: "squid"}}
+	}
+}
+
+// stopped reports whether the error limit was reached.
+func (p *parser) stopped() bool { return len(p.errs) >= maxErrors }
+
+// fail records an error at pos in file f.
+func (p *parser) fail(f fileFrame, pos Pos, directive string, err error) {
+	if p.stopped() {
+		return
+	}
+	p.errs = append(p.errs, &Error{Pos: pos, Directive: directive, Err: err, IncludedFrom: f.chain})
+}
+
+// notef records a notice at pos.
+func (p *parser) notef(pos Pos, format string, args ...any) {
+	p.cfg.Notices = append(p.cfg.Notices, Diagnostic{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// directive is one directive line being parsed.
+type directive struct {
+	name string // as written
+	pos  Pos
+	line string // the whole logical line, after macros
+	sc   *scanner
+	file fileFrame
+}
+
+// errorf records an error for d.
+func (p *parser) errorf(d *directive, format string, args ...any) {
+	p.fail(d.file, d.pos, d.name, fmt.Errorf(format, args...))
+}
+
+// error records err for d.
+func (p *parser) error(d *directive, err error) {
+	p.fail(d.file, d.pos, d.name, err)
+}
+
+// notice records a notice about d, prefixed with its name.
+func (p *parser) notice(d *directive, format string, args ...any) {
+	p.notef(d.pos, d.name+": "+format, args...)
+}
+
+// directive parses one logical line that is neither a statement nor an
+// include.
+func (p *parser) directive(f fileFrame, pos Pos, line string) {
+	name, args := line, ""
+	if i := strings.IndexAny(line, spaceChars); i >= 0 {
+		name, args = line[:i], line[i+1:]
+	}
+	d := &directive{name: name, pos: pos, line: line, sc: newScanner(args, p.cfg.QuotedValues), file: f}
+	info, ok := knownDirectives[name]
+	if !ok {
+		p.fail(f, pos, "", fmt.Errorf("unrecognized: '%s'", name))
+		return
+	}
+	canonical := name
+	if info.alias != "" {
+		canonical = info.alias
+	}
+	nerr := len(p.errs)
+	if info.kind == kindTyped {
+		p.typed(canonical, d)
+	} else {
+		p.untyped(canonical, info, d)
+	}
+	if d.sc.err != nil && len(p.errs) == nerr {
+		p.error(d, d.sc.err)
+	}
+}
+
+// typed parses the directives that Config holds.
+func (p *parser) typed(name string, d *directive) {
+	c := p.cfg
+	switch name {
+	case "http_port":
+		p.parseHTTPPort(d, false)
+	case "https_port":
+		p.parseHTTPPort(d, true)
+	case "cache_peer":
+		p.parseCachePeer(d)
+	case "cache_peer_access":
+		p.parseCachePeerAccess(d)
+	case "acl":
+		p.parseACL(d)
+	case "http_access":
+		p.parseAccessList(d, &c.HTTPAccess)
+	case "http_reply_access":
+		p.parseAccessList(d, &c.HTTPReplyAccess)
+	case "cache":
+		p.parseAccessList(d, &c.CacheAccess)
+	case "never_direct":
+		p.parseAccessList(d, &c.NeverDirect)
+	case "always_direct":
+		p.parseAccessList(d, &c.AlwaysDirect)
+	case "miss_access":
+		p.parseAccessList(d, &c.MissAccess)
+	case "send_hit":
+		p.parseAccessList(d, &c.SendHit)
+	case "store_miss":
+		p.parseAccessList(d, &c.StoreMiss)
+	case "cache_mem":
+		p.parseSizeDirective(d, unitBytes, &c.CacheMem)
+	case "maximum_object_size":
+		p.parseSizeDirective(d, unitBytes, &c.MaximumObjectSize)
+	case "maximum_object_size_in_memory":
+		p.parseSizeDirective(d, unitBytes, &c.MaximumObjectSizeInMemory)
+	case "minimum_object_size":
+		p.parseSizeDirective(d, unitBytes, &c.MinimumObjectSize)
+	case "refresh_pattern":
+		p.parseRefreshPattern(d)
+	case "access_log":
+		p.parseAccessLog(d)
+	case "logformat":
+		p.parseLogFormat(d)
+	case "cache_dir":
+		p.parseCacheDir(d)
+	case "visible_hostname":
+		p.parseString(d, &c.VisibleHostname)
+	case "cache_log":
+		p.parseString(d, &c.CacheLog)
+	case "pid_filename":
+		if p.parseString(d, &c.PidFilename) && c.PidFilename == "none" {
+			c.PidFilename = ""
+		}
+	case "shutdown_lifetime":
+		if v, ok := p.parseTime(d, false); ok {
+			c.ShutdownLifetime = v.Truncate(time.Second)
+		}
+	case "strip_query_terms":
+		p.parseOnOffDirective(d, &c.StripQueryTerms)
+	case "collapsed_forwarding":
+		p.parseOnOffDirective(d, &c.CollapsedForwarding)
+	case "configuration_includes_quoted_values":
+		p.parseOnOffDirective(d, &c.QuotedValues)
+	default:
+		// Every kindTyped name of knownDirectives has a case above.
+		p.errorf(d, "internal error: no parser for %s", name)
+	}
+}
+
+// parseString parses a directive whose value is one word (Squid's string
+// type); later lines replace earlier ones.
+func (p *parser) parseString(d *directive, dst *string) bool {
+	tok, ok := d.sc.next()
+	if !ok {
+		p.error(d, errMissingValue)
+		return false
+	}
+	*dst = tok
+	return true
+}
+
+// parseOnOffDirective parses an on|off directive.
+func (p *parser) parseOnOffDirective(d *directive, dst *bool) {
+	if v, ok := p.parseOnOff(d); ok {
+		*dst = v
+	}
+}
+
+// parseOnOff reads the on|off value of d.
+func (p *parser) parseOnOff(d *directive) (bool, bool) {
+	tok, ok := d.sc.next()
+	if !ok {
+		p.error(d, errMissingValue)
+		return false, false
+	}
+	v, deprecated, err := parseOnOff(tok)
+	if err != nil {
+		p.error(d, err)
+		return false, false
+	}
+	if deprecated {
+		use := "off"
+		if v {
+			use = "on"
+		}
+		p.notice(d, "'%s' is deprecated; use '%s'", tok, use)
+	}
+	return v, true
+}
+
+// parseSizeDirective parses a size directive into dst (bytes, -1 for no
+// limit), with Squid's notice when the unit is missing.
+func (p *parser) parseSizeDirective(d *directive, unit string, dst *int64) {
+	if v, ok := p.parseSize(d, unit); ok {
+		*dst = v
+	}
+}
+
+// parseSize reads a size value of d.
+func (p *parser) parseSize(d *directive, unit string) (int64, bool) {
+	res, err := parseSize(d.sc, unit)
+	if err != nil {
+		p.error(d, err)
+		return 0, false
+	}
+	if res.NoUnit {
+		p.notef(d.pos, "No units on '%s', assuming %s %s", d.line, formatNumber(res.Number), unit)
+	}
+	return res.Bytes, true
+}
+
+// parseTime reads a time value of d.
+func (p *parser) parseTime(d *directive, small bool) (time.Duration, bool) {
+	v, err := parseDuration(d.sc, small)
+	if err != nil {
+		p.error(d, err)
+		return 0, false
+	}
+	return v, true
+}
