@@ -107,13 +107,13 @@ func TestACL(t *testing.T) {
 		{name: "long name", src: "acl " + strings.Repeat("a", 64) + " src all",
 			wantErr: "squid.conf:1: acl: ACL name '" + strings.Repeat("a", 64) + "' too long, max 63 characters supported"},
 		{name: "src host name", src: "acl x src ip_of_squid",
-			wantErr: "squid.conf:1: acl: Bad host/IP: 'ip_of_squid' (cuttle does not resolve host names in acl src)"},
+			wantErr: "squid.conf:1: acl: bad host/IP: 'ip_of_squid' (cuttle does not resolve host names in acl src)"},
 		{name: "src bad mask", src: "acl x src 10.0.0.0/33",
-			wantErr: "squid.conf:1: acl: Bad host/IP: '10.0.0.0/33' (cuttle does not resolve host names in acl src)"},
+			wantErr: "squid.conf:1: acl: bad host/IP: '10.0.0.0/33' (cuttle does not resolve host names in acl src)"},
 		{name: "src bad range", src: "acl x src 10.0.0.9-10.0.0.1",
-			wantErr: "squid.conf:1: acl: Bad host/IP: '10.0.0.9-10.0.0.1' (cuttle does not resolve host names in acl src)"},
+			wantErr: "squid.conf:1: acl: bad host/IP: '10.0.0.9-10.0.0.1' (cuttle does not resolve host names in acl src)"},
 		{name: "src non-contiguous mask", src: "acl x src 10.0.0.0/255.0.255.0",
-			wantErr: "squid.conf:1: acl: Bad host/IP: '10.0.0.0/255.0.255.0' (cuttle does not resolve host names in acl src)"},
+			wantErr: "squid.conf:1: acl: bad host/IP: '10.0.0.0/255.0.255.0' (cuttle does not resolve host names in acl src)"},
 		{name: "bad port", src: "acl p port 80 http",
 			wantErr: "squid.conf:1: acl: invalid port 'http'"},
 		{name: "port out of range", src: "acl p port 70000",
@@ -143,7 +143,7 @@ func TestACL(t *testing.T) {
 		{name: "group of itself", src: "acl a port 80\nacl g any-of a\nacl g any-of G",
 			wantErr: "squid.conf:3: acl: ACL 'g' cannot be a member of itself"},
 		{name: "dst bad value", src: "acl d dst 10.0.0.0/40",
-			wantErr: "squid.conf:1: acl: Bad host/IP: '10.0.0.0/40'"},
+			wantErr: "squid.conf:1: acl: bad host/IP: '10.0.0.0/40'"},
 	}
 	runParseCases(t, tests)
 }

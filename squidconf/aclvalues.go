@@ -18,7 +18,7 @@ func checkIPValue(v string) error {
 		return nil
 	}
 	if err := parseIPValue(v); err != nil {
-		return fmt.Errorf("Bad host/IP: '%s' (cuttle does not resolve host names in acl src)", v)
+		return fmt.Errorf("bad host/IP: '%s' (cuttle does not resolve host names in acl src)", v)
 	}
 	return nil
 }
@@ -31,7 +31,7 @@ func checkDstValue(v string) error {
 		return nil
 	}
 	if !isHostName(v) {
-		return fmt.Errorf("Bad host/IP: '%s'", v)
+		return fmt.Errorf("bad host/IP: '%s'", v)
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func (p *parser) portOption(d *directive, hp *HTTPPort, intercept *bool, kind, o
 		hp.Certs[len(hp.Certs)-1].KeyFile = value
 	case isPortOption(opt):
 	default:
-		return fmt.Errorf("Unknown %s option '%s'", kind, opt)
+		return fmt.Errorf("unknown %s option '%s'", kind, opt)
 	}
 	return nil
 }

@@ -61,9 +61,9 @@ func TestHTTPPort(t *testing.T) {
 			want: []string{"tls-cert=/c.pem", "tls-min-version=1.2", "options=NO_TICKET", "cipher=HIGH"}},
 
 		{name: "unknown option", src: "http_port 3128 frobnicate",
-			wantErr: "squid.conf:1: http_port: Unknown http_port option 'frobnicate'"},
+			wantErr: "squid.conf:1: http_port: unknown http_port option 'frobnicate'"},
 		{name: "unknown https option", src: "https_port 443 tls-cert=/c frobnicate=1",
-			wantErr: "squid.conf:1: https_port: Unknown https_port option 'frobnicate=1'"},
+			wantErr: "squid.conf:1: https_port: unknown https_port option 'frobnicate=1'"},
 		{name: "defaultsite before accel", src: "http_port 80 defaultsite=a accel",
 			wantErr: "squid.conf:1: http_port: defaultsite option requires Acceleration mode flag"},
 		{name: "vport without accel", src: "http_port 80 vport=80",
