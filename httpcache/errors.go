@@ -12,6 +12,7 @@ import (
 // %err_code). The wording is cuttle's own.
 var errorText = map[string][2]string{
 	"ERR_ACCESS_DENIED":  {"Access Denied", "Access control configuration prevents your request from being allowed at this time."},
+	"ERR_UNSUP_REQ":      {"Unsupported Request Method and Protocol", "This accelerator does not support the request method."},
 	"ERR_INVALID_URL":    {"Invalid URL", "The request does not name a site this accelerator serves."},
 	"ERR_CANNOT_FORWARD": {"Unable to forward this request at this time", "No origin server is available for this request."},
 	"ERR_CONNECT_FAIL":   {"Connection to the origin server failed", "The origin server could not be reached."},

@@ -274,6 +274,13 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 
 func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	req := tx.req
+	if req.Method == http.MethodConnect {
+		// An accelerator never opens tunnels (Squid answers CONNECT on an
+		// accel port through its error path too).
+		tx.url, tx.result = "error:unsupported-request", "NONE_NONE"
+		h.serveError(cw, tx, http.StatusNotImplemented, "ERR_UNSUP_REQ")
+		return
+	}
 	u, err := tx.port.siteURL(req)
 	if err != nil {
 		tx.url, tx.result = "error:invalid-request", "NONE_NONE"

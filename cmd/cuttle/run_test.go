@@ -236,3 +236,37 @@ func TestCorpusParses(t *testing.T) {
 		}
 	}
 }
+
+func TestSignalRunning(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "cuttle.pid")
+	conf := filepath.Join(dir, "squid.conf")
+	if err := os.WriteFile(conf, []byte("pid_filename "+pidFile+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func() (int, string) {
+		var stderr bytes.Buffer
+		code := run(t.Context(), []string{"-k", "check", "-f", conf}, io.Discard, &stderr)
+		return code, stderr.String()
+	}
+	if code, msg := check(); code != 1 || !strings.Contains(msg, "no running copy") {
+		t.Errorf("-k check without a pid file = %d %q, want 1 and 'no running copy'", code, msg)
+	}
+	if err := os.WriteFile(pidFile, []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := check(); code != 1 || !strings.Contains(msg, "does not hold a process id") {
+		t.Errorf("-k check with a bad pid file = %d %q, want 1", code, msg)
+	}
+	if err := os.WriteFile(pidFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := check(); code != 0 {
+		t.Errorf("-k check with a live pid = %d %q, want 0", code, msg)
+	}
+	var stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-k", "frobnicate", "-f", conf}, io.Discard, &stderr); code != 2 {
+		t.Errorf("-k frobnicate = %d, want 2", code)
+	}
+}
