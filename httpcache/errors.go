@@ -11,8 +11,10 @@ import (
 // sends (Squid's errors/templates, ERR_* names kept for X-Squid-Error and
 // %err_code). The wording is cuttle's own.
 var errorText = map[string][2]string{
-	"ERR_ACCESS_DENIED":  {"Access Denied", "Access control configuration prevents your request from being allowed at this time."},
-	"ERR_UNSUP_REQ":      {"Unsupported Request Method and Protocol", "This accelerator does not support the request method."},
+	"ERR_ACCESS_DENIED": {"Access Denied", "Access control configuration prevents your request from being allowed at this time."},
+	"ERR_UNSUP_REQ":     {"Unsupported Request Method and Protocol", "This accelerator does not support the request method."},
+	"ERR_ONLY_IF_CACHED_MISS": {"Valid document was not found in the cache and only-if-cached directive was specified",
+		"The request asked for a cached copy only, and none is stored."},
 	"ERR_INVALID_URL":    {"Invalid URL", "The request does not name a site this accelerator serves."},
 	"ERR_CANNOT_FORWARD": {"Unable to forward this request at this time", "No origin server is available for this request."},
 	"ERR_CONNECT_FAIL":   {"Connection to the origin server failed", "The origin server could not be reached."},

@@ -126,6 +126,7 @@ func TestStorable(t *testing.T) {
 		{"304", get(nil), 304, http.Header{"Cache-Control": {"max-age=60"}}, false},
 		{"Vary star", get(nil), 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"*"}}, false},
 		{"Vary list", get(nil), 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"Accept-Encoding"}}, true},
+		{"Set-Cookie", get(nil), 200, http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"s=1"}}, false},
 		{"stale on arrival", get(nil), 200, http.Header{"Cache-Control": {"max-age=0"}}, false},
 	}
 	for _, tt := range tests {

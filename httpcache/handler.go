@@ -303,6 +303,12 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		} else if h.serveHit(cw, tx) {
 			return
 		}
+		if onlyIfCached(req) {
+			// RFC 9111, Section 5.2.1.7: no stored response, so 504.
+			tx.result = "TCP_MISS"
+			h.serveError(cw, tx, http.StatusGatewayTimeout, "ERR_ONLY_IF_CACHED_MISS")
+			return
+		}
 	}
 	h.forward(cw, tx, status)
 }
@@ -321,6 +327,11 @@ func reload(req *http.Request) bool {
 	}
 	c := ParseCacheControl(req.Header)
 	return c.NoCache || c.MaxAge == 0
+}
+
+// onlyIfCached reports whether the client forbids contacting the origin.
+func onlyIfCached(req *http.Request) bool {
+	return len(req.Header["Cache-Control"]) > 0 && ParseCacheControl(req.Header).OnlyIfCached
 }
 
 // serveHit answers from the store when a fresh, matching object exists.

@@ -312,6 +312,10 @@ func TestTransactions(t *testing.T) {
 		{get("/vary", "Accept-Language: de\r\n"), 200,
 			"TCP_MISS/200 %d GET http://www.example.com/vary - FIRSTUP_PARENT/127.0.0.1 text/plain", 10},
 		{"GET /x HTTP/1.0\r\n\r\n", 400, "NONE_NONE/400 %d GET error:invalid-request - HIER_NONE/- text/html", 10},
+		{get("/only", "Cache-Control: only-if-cached\r\n"), 504,
+			"TCP_MISS/504 %d GET http://www.example.com/only - HIER_NONE/- text/html", 10},
+		{get("/page", "Cache-Control: only-if-cached\r\n"), 200,
+			"TCP_MEM_HIT/200 %d GET http://www.example.com/page - HIER_NONE/- text/html", 10},
 		{"CONNECT www.example.com:443 HTTP/1.1\r\nHost: www.example.com:443\r\n\r\n", 501,
 			"NONE_NONE/501 %d CONNECT error:unsupported-request - HIER_NONE/- text/html", 10},
 	}

@@ -14,6 +14,10 @@ import (
 // request, so it is not stored (Section 4.1). lifetime is the response's
 // freshness lifetime: until revalidation lands, a response that is stale on
 // arrival is not worth storing.
+//
+// Responses that set cookies are not stored either. RFC 9111, Section 7.3
+// would allow it, but a shared cache that replays one visitor's Set-Cookie
+// to the next hands out sessions; cuttle chooses to be safe here.
 func Storable(req *http.Request, status int, res http.Header, resCC CacheControl, lifetime time.Duration) bool {
 	if req.Method != http.MethodGet {
 		return false
@@ -28,6 +32,9 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 		return false
 	}
 	if req.Header.Get("Authorization") != "" && !resCC.Public && resCC.SMaxAge < 0 && !resCC.MustRevalidate {
+		return false
+	}
+	if _, ok := res["Set-Cookie"]; ok {
 		return false
 	}
 	if _, ok := parseVary(res); !ok {
