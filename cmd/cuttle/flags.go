@@ -30,6 +30,7 @@ type cuttleFlags struct {
 	demoOrigin        string
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
+	debugAddr         string
 }
 
 // squidBoolLetters are Squid's option letters without a value that cuttle
@@ -66,6 +67,7 @@ func newCuttleFlagSet(cf *cuttleFlags) *flag.FlagSet {
 	fs.StringVar(&cf.demoOrigin, "demo-origin", "", "also start a small demo origin server on this address (for trying cuttle out)")
 	fs.DurationVar(&cf.readHeaderTimeout, "read-header-timeout", 30*time.Second, "how long a client may take to send request headers")
 	fs.DurationVar(&cf.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle client connection is kept (client_idle_pconn_timeout)")
+	fs.StringVar(&cf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this address (off by default; keep it on loopback)")
 	return fs
 }
 

@@ -75,6 +75,15 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		defer stopDemo()
 	}
 
+	if cf.debugAddr != "" {
+		stopDebug, err := startDebugServer(cf.debugAddr, cacheLog)
+		if err != nil {
+			cacheLog.Printf("FATAL: --debug-addr: %v", err)
+			return 1
+		}
+		defer stopDebug()
+	}
+
 	var servers []*http.Server
 	var wg sync.WaitGroup
 	serveErr := make(chan error, len(s.listeners))
