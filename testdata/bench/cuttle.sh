@@ -13,4 +13,4 @@ dir=${CUTTLE_BENCH_DIR:-/tmp/cuttle-bench}
 mkdir -p "$dir"
 sed -e "s|@PORT@|$PORT|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" -e "s|@DIR@|$dir|g" \
     -e "s|@ACCESS_LOG@|stdio:$dir/access.log squid|g" "$template" >"$dir/squid.conf"
-exec "${CUTTLE:-/tmp/cuttle}" -N -f "$dir/squid.conf"
+exec "${CUTTLE:-/tmp/cuttle}" -N -f "$dir/squid.conf" "$@"
