@@ -224,6 +224,7 @@ type transaction struct {
 	result, hier string
 	peer         *Peer
 	logged       bool
+	entry        accesslog.Entry // the access.log entry, kept here to avoid an allocation
 }
 
 // pathQuery returns the URL without scheme and authority.

@@ -57,18 +57,19 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		return
 	}
 	tx.logged = true
-	e := accesslog.Entry{
-		Start:       tx.start,
-		End:         h.now(),
-		ResultCode:  tx.result,
-		Status:      w.status,
-		Bytes:       w.bytes,
-		Method:      tx.req.Method,
-		URL:         tx.url,
-		ProtoMajor:  tx.req.ProtoMajor,
-		ProtoMinor:  tx.req.ProtoMinor,
-		Hierarchy:   tx.hier,
-		ContentType: w.Header().Get("Content-Type"),
+	// The entry lives in the pooled transaction: logging allocates nothing.
+	e := &tx.entry
+	*e = accesslog.Entry{
+		Start:      tx.start,
+		End:        h.now(),
+		ResultCode: tx.result,
+		Status:     w.status,
+		Bytes:      w.bytes,
+		Method:     tx.req.Method,
+		URL:        tx.url,
+		ProtoMajor: tx.req.ProtoMajor,
+		ProtoMinor: tx.req.ProtoMinor,
+		Hierarchy:  tx.hier,
 
 		RequestHeader:  tx.req.Header,
 		ResponseHeader: w.Header(),
@@ -82,6 +83,9 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		e.ClientIP = strings.TrimSuffix(strings.TrimPrefix(ra[:strings.LastIndexByte(ra, ':')], "["), "]")
 	}
 	e.ClientPort = int(tx.clientPort)
+	if ct := w.Header()["Content-Type"]; len(ct) > 0 {
+		e.ContentType = ct[0]
+	}
 	if tx.peer != nil {
 		e.PeerIP, e.PeerName = tx.peer.ip, tx.peer.Name
 	}
@@ -89,5 +93,5 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		tx.result += "_ABORTED"
 		e.ResultCode = tx.result
 	}
-	h.opts.Log.Log(&e)
+	h.opts.Log.Log(e)
 }
