@@ -43,6 +43,10 @@ var errInvalidRequest = errors.New("httpcache: request names no site")
 // The host is lower-cased, as hosts are case-insensitive (RFC 3986, 3.2.2).
 func (p *Port) siteURL(req *http.Request) (string, error) {
 	if req.URL.Scheme != "" && req.URL.Host != "" && p.Vhost {
+		// Only web URLs can be accelerated; userinfo is never kept.
+		if (req.URL.Scheme != "http" && req.URL.Scheme != "https") || !validHost(req.URL.Host) {
+			return "", errInvalidRequest
+		}
 		return p.join(req.URL.Scheme, strings.ToLower(req.URL.Host), req), nil
 	}
 	var host string
