@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/peterbourgon/ff/v3"
@@ -38,7 +39,7 @@ type cuttleFlags struct {
 const squidBoolLetters = "CDFNRSXYhsvz"
 
 // squidValueLetters are Squid's option letters that take a value.
-const squidValueLetters = "adfklnu"
+const squidValueLetters = "dfklnu"
 
 func newSquidFlagSet(sf *squidFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("cuttle", flag.ContinueOnError)
@@ -56,9 +57,8 @@ func newSquidFlagSet(sf *squidFlags) *flag.FlagSet {
 	for _, c := range "CDFRSXYs" {
 		fs.BoolVar(&ignored, string(c), false, "accepted for Squid compatibility; no effect")
 	}
-	for _, c := range "alu" {
-		fs.StringVar(&ignoredS, string(c), "", "accepted for Squid compatibility; no effect")
-	}
+	fs.StringVar(&ignoredS, "l", "", "syslog facility for cache_log; accepted, cuttle writes cache_log")
+	fs.StringVar(&ignoredS, "u", "", "ICP port; accepted, cuttle speaks no ICP")
 	return fs
 }
 
@@ -150,21 +150,24 @@ func printUsage(w io.Writer) {
 	var cf cuttleFlags
 	fmt.Fprintf(w, "Usage: cuttle [-hvzN] [-f config-file] [-k parse|check|reconfigure|rotate|shutdown|interrupt|kill] [cuttle flags]\n\n")
 	fmt.Fprintf(w, "Squid's options:\n")
-	sfs := newSquidFlagSet(&sf)
-	sfs.VisitAll(func(f *flag.Flag) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	newSquidFlagSet(&sf).VisitAll(func(f *flag.Flag) {
 		dash := "-"
 		if len(f.Name) > 1 {
 			dash = "--"
 		}
-		fmt.Fprintf(w, "  %s%-12s %s\n", dash, f.Name, f.Usage)
+		fmt.Fprintf(tw, "  %s%s\t%s\n", dash, f.Name, f.Usage)
 	})
+	tw.Flush()
 	fmt.Fprintf(w, "\ncuttle's own flags (or environment variables):\n")
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	newCuttleFlagSet(&cf).VisitAll(func(f *flag.Flag) {
 		env := "CUTTLE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		def := ""
 		if f.DefValue != "" {
 			def = " (default " + f.DefValue + ")"
 		}
-		fmt.Fprintf(w, "  --%-20s %-28s %s%s\n", f.Name+" value", env, f.Usage, def)
+		fmt.Fprintf(tw, "  --%s value\t%s\t%s%s\n", f.Name, env, f.Usage, def)
 	})
+	tw.Flush()
 }
