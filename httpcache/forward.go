@@ -37,10 +37,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		outreq.Body = nil
 	}
 	outreq.Header = h.outgoingHeader(tx, peer)
-	outreq.Host = tx.url[len("http://"):tx.hostLen]
-	if tx.urlPort == 443 {
-		outreq.Host = tx.url[len("https://"):tx.hostLen]
-	}
+	// The origin sees the Host the client asked for (squid.conf cache_peer
+	// without forceddomain=).
+	outreq.Host = tx.authority()
 
 	requestTime := h.now()
 	res, err := h.transport.RoundTrip(outreq)

@@ -230,6 +230,11 @@ type transaction struct {
 // pathQuery returns the URL without scheme and authority.
 func (tx *transaction) pathQuery() string { return tx.url[tx.hostLen:] }
 
+// authority returns the URL's host[:port].
+func (tx *transaction) authority() string {
+	return tx.url[strings.Index(tx.url, "://")+3 : tx.hostLen]
+}
+
 func (tx *transaction) setURL(u string) {
 	tx.url = u
 	rest := u[strings.Index(u, "://")+3:]

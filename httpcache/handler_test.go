@@ -394,3 +394,18 @@ func TestOriginFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestForwardedHostKeepsPort(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	p := newProxy(t, o, []Rule{{Allow: true, Terms: []Term{{ACL: aclAll{}}}}})
+	for _, tt := range []struct{ raw, wantHost string }{
+		{"GET /a HTTP/1.1\r\nHost: WWW.example.com:8080\r\n\r\n", "www.example.com:8080"},
+		{"GET https://secure.example:8443/b HTTP/1.1\r\nHost: x\r\n\r\n", "secure.example:8443"},
+	} {
+		p.do(t, tt.raw)
+		if got := o.last().Host; got != tt.wantHost {
+			t.Errorf("request %q: origin saw Host %q, want %q", tt.raw, got, tt.wantHost)
+		}
+	}
+}

@@ -92,6 +92,9 @@ func FuzzSiteURL(f *testing.F) {
 			}
 			tx := &transaction{req: req, port: &p}
 			tx.setURL(u)
+			if a := tx.authority(); a == "" || strings.Contains(a, "/") {
+				t.Fatalf("setURL(%q): authority %q", u, a)
+			}
 			if tx.hostLen > len(u) || !strings.HasPrefix(tx.pathQuery(), "/") && tx.pathQuery() != "" {
 				t.Fatalf("setURL(%q): hostLen %d, pathQuery %q", u, tx.hostLen, tx.pathQuery())
 			}
