@@ -140,3 +140,15 @@ func TestStorable(t *testing.T) {
 		})
 	}
 }
+
+func TestAgeField(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{{0, "0"}, {1500 * time.Millisecond, "1"}, {59 * time.Minute, "3540"}, {3599 * time.Second, "3599"}, {2 * time.Hour, "7200"}, {-time.Second, "-1"}} {
+		if got := ageField(tt.d); len(got) != 1 || got[0] != tt.want {
+			t.Errorf("ageField(%v) = %q, want [%s]", tt.d, got, tt.want)
+		}
+	}
+}
