@@ -19,13 +19,13 @@ func (p *parser) parseAccessRule(d *directive) (AccessRule, bool) {
 	action, ok := d.sc.next()
 	switch {
 	case !ok:
-		p.notice(d, "missing 'allow' or 'deny'; line ignored")
+		p.warn(d, "missing 'allow' or 'deny'; line ignored")
 		return r, false
 	case action == "allow":
 		r.Allow = true
 	case action == "deny":
 	default:
-		p.notice(d, "expecting 'allow' or 'deny', got '%s'; line ignored", action)
+		p.warn(d, "expecting 'allow' or 'deny', got '%s'; line ignored", action)
 		return r, false
 	}
 	refs, ok := p.parseACLRefs(d)
@@ -33,7 +33,7 @@ func (p *parser) parseAccessRule(d *directive) (AccessRule, bool) {
 		return r, false
 	}
 	if len(refs) == 0 {
-		p.notice(d, "the rule names no ACL; line ignored")
+		p.warn(d, "the rule names no ACL; line ignored")
 		return r, false
 	}
 	r.ACLs = refs

@@ -103,10 +103,10 @@ func (p *parser) parseACL(d *directive) {
 	switch {
 	case typ == "myip" || typ == "myport":
 		newType := "local" + strings.TrimPrefix(typ, "my")
-		p.notice(d, "ACL type '%s' is now '%s' (it matches what the client connected to)", typ, newType)
+		p.warn(d, "ACL type '%s' is now '%s' (it matches what the client connected to)", typ, newType)
 		typ = newType
 	case typ == "proto" && strings.EqualFold(name, "manager"):
-		p.notice(d, "ACL 'manager' is now a built-in ACL; remove this line")
+		p.warn(d, "ACL 'manager' is now a built-in ACL; remove this line")
 		return
 	}
 	kind, ok := aclTypeKind(typ)
@@ -124,6 +124,9 @@ func (p *parser) parseACL(d *directive) {
 	if !ok {
 		return
 	}
+	if values, ok = p.checkACLType(d, name, typ, existing, values); !ok {
+		return
+	}
 	if !p.checkACLValues(d, name, typ, kind, existing, values) {
 		return
 	}
@@ -137,13 +140,14 @@ func (p *parser) parseACL(d *directive) {
 	if existing.BuiltIn {
 		p.notice(d, "ACL '%s' is built in; the values of this line are added to it", existing.Name)
 	}
-	if kind == aclRegex && caseFolded(existing.Flags, existing.Values) {
+	regex := kind == aclRegex || kind == aclHeader
+	if regex && caseFolded(existing.Flags, existing.Values) {
 		// Each line starts case-sensitive: say so in the merged list.
 		existing.Values = append(existing.Values, "+i")
 	}
 	for _, f := range flags {
 		switch {
-		case kind == aclRegex && (f == "-i" || f == "+i"):
+		case regex && (f == "-i" || f == "+i"):
 			existing.Values = append(existing.Values, f)
 		case !contains(existing.Flags, f):
 			existing.Flags = append(existing.Flags, f)
@@ -234,7 +238,7 @@ func (p *parser) aclFileName(tok string) (string, bool) {
 func (p *parser) aclFileValues(d *directive, name, file string) []string {
 	data, err := p.opts.readFile(file)
 	if err != nil {
-		p.notice(d, "can not open file %s for reading (%v); acl '%s' gets no values from it", file, unwrapPathError(err), name)
+		p.warn(d, "can not open file %s for reading (%v); acl '%s' gets no values from it", file, unwrapPathError(err), name)
 		return nil
 	}
 	var values []string
@@ -262,10 +266,8 @@ func (p *parser) aclFileValues(d *directive, name, file string) []string {
 func (p *parser) checkACLValues(d *directive, name, typ string, kind aclKind, existing *ACL, values []string) bool {
 	var err error
 	switch kind {
-	case aclIP:
-		err = checkEach(values, checkIPValue)
-	case aclDst:
-		err = checkEach(values, checkDstValue)
+	case aclIP, aclDst:
+		err = checkEach(values, p.checkIPHost)
 	case aclPort:
 		err = checkEach(values, func(v string) error { return checkRange(v, 0, 65535, false, "port") })
 	case aclStatus:
@@ -279,7 +281,7 @@ func (p *parser) checkACLValues(d *directive, name, typ string, kind aclKind, ex
 			idx = newDomainIndex()
 			p.domains[key] = idx
 		}
-		if err = checkDomains(idx, name, values); err != nil {
+		if err = checkDomains(idx, name, values, func(msg string) { p.warn(d, "%s", msg) }); err != nil {
 			// Forget the values of the refused line.
 			idx = newDomainIndex()
 			if existing != nil {
@@ -290,8 +292,10 @@ func (p *parser) checkACLValues(d *directive, name, typ string, kind aclKind, ex
 			p.domains[key] = idx
 		}
 	case aclRegex:
-		if typ == "url_regex" || typ == "urlpath_regex" {
-			err = checkRegexps(values)
+		// Squid reports a pattern regcomp(3) refuses and goes on without
+		// it; cuttle's are Go's (RE2), which refuse a few more.
+		if rerr := checkRegexps(values); rerr != nil {
+			p.warn(d, "%v; the pattern is ignored", rerr)
 		}
 	case aclGroup:
 		for _, v := range values {
@@ -316,7 +320,7 @@ func (p *parser) checkACLValues(d *directive, name, typ string, kind aclKind, ex
 func (p *parser) checkACLsEmpty() {
 	for _, a := range p.cfg.ACLs {
 		if len(a.Values) == 0 && !a.BuiltIn {
-			p.notef(a.Pos, "acl: empty ACL '%s' never matches", a.Name)
+			p.warnf(a.Pos, "acl: empty ACL '%s' never matches", a.Name)
 		}
 	}
 }

@@ -9,29 +9,27 @@ import (
 	"strings"
 )
 
-// checkIPValue checks a src or localip value: all (or ipv4, ipv6), an
-// address, addr/bits, addr/netmask, or a range addr1-addr2 with an
-// optional /mask.
-func checkIPValue(v string) error {
+// checkIPHost checks a src, dst or localip value: all (or ipv4, ipv6), an
+// address, addr/bits, addr/netmask, a range addr1-addr2 with an optional
+// /mask, or a host name. Squid resolves host names when it reads the
+// config, and one that does not resolve is fatal; cuttle checks them the
+// same way and keeps them as written.
+func (p *parser) checkIPHost(v string) error {
 	switch v {
 	case "all", "ipv4", "ipv6":
 		return nil
 	}
-	if err := parseIPValue(v); err != nil {
-		return fmt.Errorf("bad host/IP: '%s' (cuttle does not resolve host names in acl src)", v)
-	}
-	return nil
-}
-
-// checkDstValue checks a dst value: an address form as for src, or a
-// host name, which Squid resolves when it reads the config and cuttle
-// keeps as written.
-func checkDstValue(v string) error {
-	if v == "all" || parseIPValue(v) == nil {
+	perr := parseIPValue(v)
+	if perr == nil {
 		return nil
 	}
-	if !isHostName(v) {
-		return fmt.Errorf("bad host/IP: '%s'", v)
+	lo, _, _ := strings.Cut(v, "-")
+	if _, err := netip.ParseAddr(lo); err == nil || !isHostName(v) {
+		// An address form gone wrong, not a host name.
+		return fmt.Errorf("bad host/IP: '%s' (%v)", v, perr)
+	}
+	if _, err := p.opts.lookupHost(v); err != nil {
+		return fmt.Errorf("bad host/IP: '%s' (%v)", v, lookupFailure(err))
 	}
 	return nil
 }
@@ -168,12 +166,22 @@ func unwrapRegexpError(err error) string {
 
 // checkDomains checks the values of a dstdomain or srcdomain line against
 // each other and against the earlier lines of the same ACL, indexed in
-// idx: Squid refuses a domain that another entry already covers
-// ("www.example.com" with ".example.com"), and the same domain twice. The
-// values are added to idx.
-func checkDomains(idx *domainIndex, name string, values []string) error {
+// idx, as Squid's aclDomainCompare does: a wildcard that covers an
+// earlier entry (".example.com" after "www.example.com", or after
+// "example.com") is fatal; an entry that an earlier wildcard covers
+// ("www.example.com" after ".example.com") is ignored with a warning,
+// passed to warn; the same spelling twice is dropped silently. The values
+// are added to idx.
+func checkDomains(idx *domainIndex, name string, values []string, warn func(msg string)) error {
 	for _, v := range values {
-		if sub, super, bad := idx.conflict(v); bad {
+		sub, super, bad := idx.conflict(v)
+		switch {
+		case bad && sub == v && super != v:
+			warn(fmt.Sprintf("'%s' is a subdomain of '%s'; it is ignored (you should remove '%s' from the ACL named '%s')", sub, super, sub, name))
+			continue
+		case bad && sub == v:
+			continue
+		case bad:
 			return fmt.Errorf("'%s' is a subdomain of '%s'; remove '%s' from the ACL named '%s'", sub, super, sub, name)
 		}
 		idx.add(v)
@@ -215,6 +223,10 @@ func (x *domainIndex) conflict(v string) (sub, super string, bad bool) {
 		return "", "", false
 	}
 	if e, ok := x.exact[bare]; ok {
+		if strings.EqualFold(e, v) {
+			// Squid compares the values in lower case.
+			return v, v, true
+		}
 		return e, v, true
 	}
 	if strings.HasPrefix(v, ".") {

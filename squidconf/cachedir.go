@@ -26,10 +26,13 @@ func (p *parser) parseCacheDir(d *directive) {
 	case "rock":
 	default:
 		// Squid skips it with an error message and goes on.
-		p.notice(d, "this proxy does not support the '%s' cache type; line ignored", typ)
+		p.warn(d, "this proxy does not support the '%s' cache type; line ignored", typ)
 		return
 	}
-	cd := CacheDir{Pos: d.pos, Type: typ, Path: path, MaxSize: -1}
+	cd := CacheDir{Pos: d.pos, Type: typ, Path: path, MaxSize: -1, ReplacementPolicy: p.cfg.CacheReplacementPolicy}
+	if ufs && !p.checkCacheDirPolicy(d) {
+		return
+	}
 
 	size, ok := p.cacheDirInt(d, "size", !ufs)
 	if !ok {
@@ -64,7 +67,7 @@ func (p *parser) parseCacheDir(d *directive) {
 			return
 		}
 		// Squid reconfigures the existing cache_dir with the new line.
-		p.notice(d, "cache_dir %s is already defined at %s; this line replaces it", path, old.Pos)
+		p.warn(d, "cache_dir %s is already defined at %s; this line replaces it", path, old.Pos)
 		p.cfg.CacheDirs[i] = cd
 		return
 	}

@@ -1,6 +1,7 @@
 package squidconf
 
 import (
+	"errors"
 	"strconv"
 	"time"
 )
@@ -112,19 +113,214 @@ type Config struct {
 	// It changes how the lines after it are split into tokens.
 	QuotedValues bool
 
-	// Notices are diagnostics that do not stop Squid: directives accepted but
-	// not applied by cuttle, deprecated spellings, missing size units.
+	// Notices holds the findings that do not stop Squid, in the order they
+	// were found: warnings (missing size units, obsolete directives,
+	// deprecated spellings, settings cuttle does not apply although they
+	// matter) and notices (directives that have no effect in an
+	// accelerator). [Diagnostics] merges them with the errors.
 	Notices []Diagnostic
+
+	// Typed directives added for issue 3.
+
+	// NegativeTTL is negative_ttl (default 0: error replies without expiry
+	// information are not cached).
+	NegativeTTL time.Duration
+
+	// MaxStale is max_stale (default 1 week), the limit on serving stale
+	// content when revalidation fails; refresh_pattern max-stale= overrides
+	// it.
+	MaxStale time.Duration
+
+	// RangeOffsetLimit holds the range_offset_limit lines in order (first
+	// match). With no line, or none matching, the limit is 0: Range
+	// requests are forwarded as they are.
+	RangeOffsetLimit []SizeLimit
+
+	// QuickAbortMin and QuickAbortMax are quick_abort_min and
+	// quick_abort_max in bytes (default 16 KB each; -1: always finish the
+	// fetch). QuickAbortPct is quick_abort_pct (default 95).
+	QuickAbortMin, QuickAbortMax int64
+	QuickAbortPct                int
+
+	// CacheReplacementPolicy and MemoryReplacementPolicy are
+	// cache_replacement_policy and memory_replacement_policy: "lru" (the
+	// default), "heap GDSF", "heap LFUDA" or "heap LRU". The cache policy
+	// applies to the cache_dir lines after it (CacheDir.ReplacementPolicy);
+	// this is the last one given.
+	CacheReplacementPolicy, MemoryReplacementPolicy string
+
+	// CacheSwapLow and CacheSwapHigh are cache_swap_low and cache_swap_high,
+	// percentages (default 90 and 95).
+	CacheSwapLow, CacheSwapHigh int
+
+	// DenyInfo holds the deny_info lines in order.
+	DenyInfo []DenyInfo
+
+	// LogfileRotate is logfile_rotate (default 0, Debian's; upstream 10).
+	LogfileRotate int
+
+	// DebugOptions is debug_options, the rest of the line as written
+	// (default "ALL,1").
+	DebugOptions string
+
+	// UniqueHostname is unique_hostname ("" by default: VisibleHostname
+	// is used).
+	UniqueHostname string
+
+	// ForwardedFor is forwarded_for: "on" (the default), "off",
+	// "transparent", "truncate" or "delete". Squid takes any other word
+	// as "transparent", and so does cuttle, with a warning.
+	ForwardedFor string
+
+	// FollowXForwardedFor holds the follow_x_forwarded_for rules in order.
+	FollowXForwardedFor []AccessRule
+
+	// Via is via (default on); HTTPDSuppressVersionString is
+	// httpd_suppress_version_string (default off).
+	Via, HTTPDSuppressVersionString bool
+
+	// RequestHeaderAccess and ReplyHeaderAccess hold the
+	// request_header_access and reply_header_access rules, one entry per
+	// header name in order of first appearance.
+	RequestHeaderAccess, ReplyHeaderAccess []KeyedAccess
+
+	// RequestHeaderReplace and ReplyHeaderReplace hold the
+	// request_header_replace and reply_header_replace values, one entry
+	// per header name (the last value given wins).
+	RequestHeaderReplace, ReplyHeaderReplace []HeaderReplace
+
+	// RequestHeaderAdd and ReplyHeaderAdd hold the request_header_add and
+	// reply_header_add lines in order.
+	RequestHeaderAdd, ReplyHeaderAdd []HeaderAdd
+
+	// The timeouts, with Squid's defaults: read_timeout 15 minutes,
+	// request_timeout 5 minutes, connect_timeout 1 minute,
+	// peer_connect_timeout 30 seconds, client_lifetime 1 day,
+	// server_idle_pconn_timeout (old name pconn_timeout) 1 minute,
+	// client_idle_pconn_timeout (old name persistent_request_timeout)
+	// 2 minutes. All are whole seconds.
+	ReadTimeout, RequestTimeout, ConnectTimeout, PeerConnectTimeout time.Duration
+	ClientLifetime, ServerIdlePconnTimeout, ClientIdlePconnTimeout  time.Duration
+
+	// RequestHeaderMaxSize and ReplyHeaderMaxSize are
+	// request_header_max_size and reply_header_max_size in bytes (default
+	// 64 KB each); ClientRequestBufferMaxSize is
+	// client_request_buffer_max_size (default 512 KB), which must exceed
+	// RequestHeaderMaxSize. -1 means no limit.
+	RequestHeaderMaxSize, ReplyHeaderMaxSize, ClientRequestBufferMaxSize int64
+
+	// RequestBodyMaxSize is request_body_max_size in bytes (default 0: no
+	// limit).
+	RequestBodyMaxSize int64
+
+	// ReplyBodyMaxSize holds the reply_body_max_size lines in order (first
+	// match; none: no limit).
+	ReplyBodyMaxSize []SizeLimit
+
+	// ClientIPMaxConnections is client_ip_max_connections (default -1: no
+	// limit).
+	ClientIPMaxConnections int
+
+	// MaxFiledescriptors is max_filedescriptors (default 0: the soft limit
+	// set by ulimit).
+	MaxFiledescriptors int
+
+	// DelayPools holds the delay pools declared by delay_pools N, pool 1
+	// first, with their delay_class, delay_parameters and delay_access
+	// lines.
+	DelayPools []DelayPool
+
+	// DelayInitialBucketLevel is delay_initial_bucket_level, a percentage
+	// (default 50).
+	DelayInitialBucketLevel int
+
+	// AuthSchemes holds the auth_param settings, one entry per scheme in
+	// order of first appearance (the order Squid offers them in). cuttle
+	// supports only the basic scheme.
+	AuthSchemes []AuthScheme
+
+	// AuthenticateTTL is authenticate_ttl (default 1 hour).
+	AuthenticateTTL time.Duration
+
+	// Workers is workers (default 1; 0: no daemon).
+	Workers int
+
+	// CoredumpDir is coredump_dir ("" by default and for none: the
+	// directory Squid was started in).
+	CoredumpDir string
+
+	// CacheEffectiveUser and CacheEffectiveGroup are cache_effective_user
+	// (default "proxy", Debian's) and cache_effective_group (default "":
+	// the user's groups).
+	CacheEffectiveUser, CacheEffectiveGroup string
+
+	// HTTPUpgradeRequestProtocols holds the http_upgrade_request_protocols
+	// rules, one entry per protocol ("WebSocket", "Bar/1", or OTHER) in
+	// order of first appearance.
+	HTTPUpgradeRequestProtocols []KeyedAccess
 }
 
-// Diagnostic is a message about one configuration line.
+// Severity says how much a [Diagnostic] matters.
+type Severity uint8
+
+const (
+	// SeverityNotice is harmless: a directive accepted that has no effect
+	// in an accelerator, a value cuttle reads as Squid does.
+	SeverityNotice Severity = iota
+
+	// SeverityWarning is something Squid warns about or that changes
+	// behaviour: a missing size unit, an obsolete directive or option, an
+	// unknown cache_peer option, a missing acl file, a deprecated
+	// spelling, a setting cuttle does not apply although it matters.
+	SeverityWarning
+
+	// SeverityError is fatal: Squid refuses to start. Errors are reported
+	// as an [ErrorList]; [Diagnostics] turns them into Diagnostics.
+	SeverityError
+)
+
+// String returns "notice", "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case SeverityNotice:
+		return "notice"
+	case SeverityWarning:
+		return "warning"
+	case SeverityError:
+		return "error"
+	}
+	return "Severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Diagnostic is a finding about one configuration line.
 type Diagnostic struct {
+	// Severity is how much it matters (the zero value is a notice).
+	Severity Severity
+
+	// Pos is the line of the directive (the first physical line of a line
+	// continued with '\').
 	Pos Pos
+
+	// Directive is the directive name as written, or "" for findings
+	// about the file structure or a whole ACL.
+	Directive string
+
+	// Msg is the message, without position or directive.
 	Msg string
+
+	// IncludedFrom holds the include lines that led to Pos.File, innermost
+	// first; it is empty for the main file.
+	IncludedFrom []Pos
 }
 
-// String formats d as "file:line: message".
-func (d Diagnostic) String() string { return d.Pos.String() + ": " + d.Msg }
+// String formats d as [Error.Error] does, "file:line: directive: message",
+// followed by " (included from main.conf:40)" for lines of included
+// files. The severity is not part of it; `cuttle -k parse` prints it after
+// the position.
+func (d Diagnostic) String() string {
+	e := Error{Pos: d.Pos, Directive: d.Directive, Err: errors.New(d.Msg), IncludedFrom: d.IncludedFrom}
+	return e.Error()
+}
 
 // HTTPPort is one http_port line (squid.conf http_port).
 type HTTPPort struct {
@@ -359,4 +555,9 @@ type CacheDir struct {
 	// Options holds the options as written, in order, including the ones
 	// above.
 	Options []string
+
+	// ReplacementPolicy is the cache_replacement_policy in force at this
+	// line ("lru" by default; see Config.CacheReplacementPolicy). Squid's
+	// rock store ignores it.
+	ReplacementPolicy string
 }

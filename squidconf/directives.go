@@ -1,132 +1,159 @@
 package squidconf
 
-import "strings"
+import "fmt"
 
-// directiveKind says what cuttle does with a directive name Squid knows.
-type directiveKind uint8
+// status says what cuttle does with a directive Squid knows. The table
+// [knownDirectives] gives each name one status and one note; the parser's
+// messages about untyped directives and the support table of README.md
+// both come from there.
+type status uint8
 
 const (
-	// kindTyped directives are parsed into Config.
-	kindTyped directiveKind = iota
+	// statusUnknown is the zero value: not classified (a test fails).
+	statusUnknown status = iota
 
-	// kindAccepted directives are accepted with a notice; their value is
-	// not checked.
-	kindAccepted
+	// statusApplied directives are parsed into Config and applied.
+	statusApplied
 
-	// kindObsolete directives are obsolete in Squid 5 or 6, which ignore
-	// them with an error message but go on; cuttle gives a notice.
-	kindObsolete
+	// statusParsed directives are parsed and checked into Config, but
+	// cuttle does not apply them yet; the note says what happens instead.
+	statusParsed
 
-	// kindSquid6 directives are new in Squid 6; accepted with a notice.
-	kindSquid6
+	// statusPartial directives are parsed into Config and applied in
+	// part; the note says what differs.
+	statusPartial
 
-	// The following are accepted with a notice once their value passes
-	// Squid's check: on|off, a time, a size (default unit bytes or KB),
-	// an allow|deny list of ACLs, or a word followed by such a list.
-	kindOnOff
-	kindTime
-	kindBytes
-	kindKB
-	kindAccess
-	kindKeyedAccess
+	// statusIgnored directives have no effect in an accelerator; the note
+	// says why. They get a notice.
+	statusIgnored
+
+	// statusNotNeeded directives tune something cuttle does its own way
+	// (processes, memory, DNS, polling); the note says how. They get a
+	// notice.
+	statusNotNeeded
+
+	// statusUnsupported directives ask for behaviour that matters to an
+	// accelerator and that cuttle lacks; the note says what happens
+	// instead. They get a warning.
+	statusUnsupported
+
+	// statusObsolete directives are obsolete in Squid 5 or 6, which
+	// ignore them with an error message and go on; the note is Squid's
+	// upgrade hint. They get a warning.
+	statusObsolete
+
+	// statusRemoved directives were dropped from Squid after 3.1: Squid
+	// 5 and 6 reject them as unrecognized, and so does cuttle, with the
+	// note as a hint.
+	statusRemoved
 )
 
-// directiveInfo describes one directive name of [knownDirectives].
+// typed reports whether directives of status s are parsed into Config.
+func (s status) typed() bool {
+	return s == statusApplied || s == statusParsed || s == statusPartial
+}
+
+// valueCheck is how cuttle checks the value of an untyped directive,
+// where Squid's type is simple enough to check as Squid does.
+type valueCheck uint8
+
+const (
+	checkNone        valueCheck = iota // not checked
+	checkOnOff                         // on|off
+	checkTime                          // a time with its unit
+	checkBytes                         // a size, bytes without a unit
+	checkKB                            // a size, KB without a unit
+	checkAccess                        // allow|deny [!]acl ...
+	checkKeyedAccess                   // a word, then allow|deny [!]acl ...
+)
+
+// directiveInfo describes one name of [knownDirectives].
 type directiveInfo struct {
-	kind directiveKind
-
-	// alias is the current name of an old directive name ("" if name is
-	// current), which Squid parses exactly as the current name.
+	// alias is the current name of an old name ("" if the name is
+	// current), which Squid parses exactly as the current name. Alias
+	// entries have nothing else: the current name's entry holds the rest.
 	alias string
+
+	status status
+	check  valueCheck
+
+	// note is one short sentence without a final period: what cuttle
+	// does (typed statuses), why the directive has no effect, what cuttle
+	// lacks, or the upgrade hint.
+	note string
 }
 
-// obsoleteHint says what to use instead of some obsolete directives.
-func obsoleteHint(name string) string {
-	switch name {
-	case "cache_peer_domain", "cache_host_domain":
-		return "use dstdomain ACLs with cache_peer_access"
-	case "hierarchy_stoplist":
-		return "use always_direct or cache_peer_access ACLs to keep requests away from peers"
-	case "emulate_httpd_log":
-		return "use an access_log line with the common or combined format"
-	case "referer_log", "referrer_log":
-		return "use an access_log line with the referrer format"
-	case "useragent_log":
-		return "use an access_log line with the useragent format"
-	case "log_access":
-		return "put ACLs on the access_log lines"
-	case "log_fqdn":
-		return "log %>A in a logformat"
-	case "log_ip_on_direct":
-		return "log %<A in a logformat"
-	case "header_access":
-		return "use request_header_access or reply_header_access"
-	case "httpd_accel_no_pmtu_disc":
-		return "use the disable-pmtu-discovery= option of http_port"
-	case "wais_relay_host", "wais_relay_port":
-		return "use a cache_peer"
-	case "maximum_single_addr_tries":
-		return "see connect_retries"
-	case "url_rewrite_concurrency":
-		return "use the concurrency= option of url_rewrite_children"
-	case "ignore_ims_on_miss":
-		return "see cache_miss_revalidate"
-	case "zph_local", "zph_mode", "zph_option", "zph_parent", "zph_sibling":
-		return "see qos_flows"
+// lookupDirective returns the current name of the directive name and its
+// entry in [knownDirectives].
+func lookupDirective(name string) (canonical string, info directiveInfo, ok bool) {
+	info, ok = knownDirectives[name]
+	if !ok {
+		return "", info, false
 	}
-	if strings.HasPrefix(name, "sslproxy_") {
-		return "use tls_outgoing_options"
+	if info.alias == "" {
+		return name, info, true
 	}
-	return ""
+	return info.alias, knownDirectives[info.alias], true
 }
 
-// untyped handles a directive Squid knows and Config does not hold:
-// its value is checked where Squid's type is simple, then it is accepted
-// with a notice.
+// untyped handles a directive Squid knows and Config does not hold: its
+// value is checked where Squid's type is simple, then it gets a message
+// from its status and note. name is the current name; d.name is the name
+// as written.
 func (p *parser) untyped(name string, info directiveInfo, d *directive) {
-	switch info.kind {
-	case kindObsolete:
-		msg := "directive '" + d.name + "' is obsolete; ignored"
-		if hint := obsoleteHint(name); hint != "" {
-			msg += " (" + hint + ")"
-		}
-		p.notef(d.pos, "%s", msg)
+	what := "'" + d.name + "'"
+	if d.name != name {
+		what += " (old name of '" + name + "')"
+	}
+	switch info.status {
+	case statusObsolete:
+		// Squid checks nothing: the line is dropped.
+		p.warnf(d.pos, "%s is obsolete: %s", what, info.note)
 		return
-	case kindOnOff:
-		if _, ok := p.parseOnOff(d); !ok {
-			return
-		}
-	case kindTime:
-		if _, ok := p.parseTime(d, false); !ok {
-			return
-		}
-	case kindBytes:
-		if _, ok := p.parseSize(d, unitBytes); !ok {
-			return
-		}
-	case kindKB:
-		if _, ok := p.parseSize(d, unitKB); !ok {
-			return
-		}
-	case kindKeyedAccess:
-		if _, ok := d.sc.next(); !ok {
-			p.error(d, errMissingValue)
-			return
-		}
-		if _, ok := p.parseAccessRule(d); !ok {
-			return
-		}
-	case kindAccess:
-		if _, ok := p.parseAccessRule(d); !ok {
-			return
-		}
+	case statusRemoved:
+		p.fail(d.file, d.pos, "", fmt.Errorf("unrecognized directive %s: %s", what, info.note))
+		return
 	}
-	switch {
-	case info.kind == kindSquid6:
-		p.notef(d.pos, "directive '%s' (Squid 6) is accepted but not applied by cuttle", d.name)
-	case info.alias != "":
-		p.notef(d.pos, "directive '%s' (old name of '%s') is accepted but not applied by cuttle", d.name, name)
+	if !p.checkValue(info.check, d) {
+		return
+	}
+	switch info.status {
+	case statusIgnored:
+		p.notef(d.pos, "%s has no effect in an accelerator: %s", what, info.note)
+	case statusNotNeeded:
+		p.notef(d.pos, "%s is not needed by cuttle: %s", what, info.note)
+	case statusUnsupported:
+		p.warnf(d.pos, "%s is not supported by cuttle: %s", what, info.note)
 	default:
-		p.notef(d.pos, "directive '%s' is accepted but not applied by cuttle", d.name)
+		// A typed status without a case in parser.typed: the table and
+		// the parser disagree, which TestDispatchClassified reports.
+		p.notef(d.pos, "%s is accepted but not applied by cuttle", what)
 	}
+}
+
+// checkValue checks the value of d as Squid would, reporting errors; it
+// returns false after an error.
+func (p *parser) checkValue(check valueCheck, d *directive) bool {
+	var ok bool
+	switch check {
+	case checkOnOff:
+		_, ok = p.parseOnOff(d)
+	case checkTime:
+		_, ok = p.parseTime(d, false)
+	case checkBytes:
+		_, ok = p.parseSize(d, unitBytes)
+	case checkKB:
+		_, ok = p.parseSize(d, unitKB)
+	case checkKeyedAccess:
+		if _, ok = d.sc.next(); !ok {
+			p.error(d, errMissingValue)
+			return false
+		}
+		_, ok = p.parseAccessRule(d)
+	case checkAccess:
+		_, ok = p.parseAccessRule(d)
+	default:
+		ok = true
+	}
+	return ok
 }

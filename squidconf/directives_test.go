@@ -96,33 +96,34 @@ func TestScalars(t *testing.T) {
 func TestUntypedDirectives(t *testing.T) {
 	t.Parallel()
 	tests := []parseCase{
-		{name: "accepted", src: "coredump_dir /var/spool/squid",
-			wantNotices: "squid.conf:1: directive 'coredump_dir' is accepted but not applied by cuttle"},
+		{name: "unsupported", src: "url_rewrite_extras \"%>a\"",
+			wantNotices: "squid.conf:1: 'url_rewrite_extras' is not supported by cuttle: " + noteRewrite},
 		{name: "old name", src: "redirect_program /bin/cat",
-			wantNotices: "squid.conf:1: directive 'redirect_program' (old name of 'url_rewrite_program') is accepted but not applied by cuttle"},
+			wantNotices: "squid.conf:1: 'redirect_program' (old name of 'url_rewrite_program') is not supported by cuttle: " + noteRewrite},
 		{name: "squid 6", src: "cache_log_message id=4 level=2",
-			wantNotices: "squid.conf:1: directive 'cache_log_message' (Squid 6) is accepted but not applied by cuttle"},
-		{name: "obsolete", src: "cache_peer_domain server_1 www.example.com",
-			wantNotices: "squid.conf:1: directive 'cache_peer_domain' is obsolete; ignored (use dstdomain ACLs with cache_peer_access)"},
-		{name: "obsolete without hint", src: "broken_vary_encoding allow apache",
-			wantNotices: "squid.conf:1: directive 'broken_vary_encoding' is obsolete; ignored"},
-		{name: "time checked", src: "read_timeout 0 minutes\nconnect_timeout 10 second",
+			wantNotices: "squid.conf:1: 'cache_log_message' is not needed by cuttle: " +
+				"cuttle's cache.log messages have no Squid message IDs to tune (Squid 6)"},
+		{name: "obsolete", src: "broken_vary_encoding allow apache",
+			wantNotices: "squid.conf:1: 'broken_vary_encoding' is obsolete: " + noteSquid3},
+		{name: "time checked", src: "dead_peer_timeout 0 minutes\nforward_timeout 10 second",
 			get: func(c *Config) any { return len(c.Notices) }, want: 2},
-		{name: "on|off checked", src: "via off",
-			wantNotices: "squid.conf:1: directive 'via' is accepted but not applied by cuttle"},
-		{name: "size checked", src: "quick_abort_min 16",
-			wantNotices: "squid.conf:1: No units on 'quick_abort_min 16', assuming 16 KB\n" +
-				"squid.conf:1: directive 'quick_abort_min' is accepted but not applied by cuttle"},
+		{name: "on|off checked", src: "icp_hit_stale off",
+			wantNotices: "squid.conf:1: 'icp_hit_stale' has no effect in an accelerator: " + noteICP},
+		{name: "size checked", src: "read_ahead_gap 16",
+			wantNotices: "squid.conf:1: No units on 'read_ahead_gap 16', assuming 16 bytes\n" +
+				"squid.conf:1: 'read_ahead_gap' is not needed by cuttle: replies are streamed to the client and the store as they arrive"},
 		{name: "access list checked", src: "icp_access deny all",
-			wantNotices: "squid.conf:1: directive 'icp_access' is accepted but not applied by cuttle"},
+			wantNotices: "squid.conf:1: 'icp_access' has no effect in an accelerator: " + noteICP},
 		{name: "cache_access_log is access_log", src: "cache_access_log stdio:/tmp/a.log",
 			get: func(c *Config) any { return c.AccessLogs[0].Path }, want: "/tmp/a.log"},
 
-		{name: "bad time", src: "connect_timeout 10", wantErr: "squid.conf:1: connect_timeout: missing time unit"},
-		{name: "bad on|off", src: "via yes",
-			wantErr: "squid.conf:1: via: invalid value 'yes': boolean options can only be 'on' or 'off'"},
+		{name: "bad time", src: "forward_timeout 10", wantErr: "squid.conf:1: forward_timeout: missing time unit"},
+		{name: "bad on|off", src: "icp_hit_stale yes",
+			wantErr: "squid.conf:1: icp_hit_stale: invalid value 'yes': boolean options can only be 'on' or 'off'"},
 		{name: "bad size", src: "read_ahead_gap 16 KiB", wantErr: "squid.conf:1: read_ahead_gap: unknown bytes unit 'KiB'"},
-		{name: "keyed list without key", src: "delay_access", wantErr: "squid.conf:1: delay_access: missing value"},
+		{name: "keyed list without key", src: "client_delay_access", wantErr: "squid.conf:1: client_delay_access: missing value"},
+		{name: "access list with an undefined acl", src: "icp_access deny nope",
+			wantErr: "squid.conf:1: icp_access: ACL not found: nope"},
 	}
 	runParseCases(t, tests)
 }

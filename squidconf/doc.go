@@ -29,13 +29,21 @@
 // Squid's defaults for those not given and Squid's rules for repeated
 // lines (the last scalar wins; lists keep their order; acl lines of the
 // same name merge). Every other directive name Squid 5 or 6 knows is
-// accepted with a notice (Config.Notices), after its value is checked
-// where Squid's type is simple (on|off, times, sizes, access lists);
-// obsolete names get a notice too, as Squid gives them an error message
-// without stopping. A name Squid does not know is an error, as are the
-// values Squid refuses ("FATAL: Bungled ..."): cuttle reports them as an
-// [ErrorList] of "file:line: directive: message" errors and goes on with
-// the next line, up to ten errors.
+// accepted with a notice or a warning (Config.Notices, each with its
+// [Severity]), after its value is checked where Squid's type is simple
+// (on|off, times, sizes, access lists); obsolete names get a warning, as
+// Squid gives them an error message without stopping. A name Squid does
+// not know is an error, as are the values Squid refuses ("FATAL: Bungled
+// ..."): cuttle reports them as an [ErrorList] of "file:line: directive:
+// message" errors and goes on with the next line, up to ten errors.
+// [Diagnostics] returns errors, warnings and notices together in file
+// order.
+//
+// The verdict (an error or not) is Squid 5.7's, including the checks
+// Squid makes while reading the file and opening its ports: the host
+// names of http_port, https_port and src/dst ACLs must resolve
+// ([Options.LookupHost]), and the certificate and key files of tls-cert=
+// and tls-key= must load.
 //
 // Sizes are "<number> [unit]" with the units bytes, KB, MB and GB
 // (1024-based, matched case-insensitively by prefix); times are

@@ -64,7 +64,8 @@ func dumpValue(b *strings.Builder, indent int, name string, v reflect.Value) {
 		if v.Type().Elem() == reflect.TypeFor[Diagnostic]() {
 			fmt.Fprintf(b, "%s%s:\n", pad, name)
 			for i := range v.Len() {
-				fmt.Fprintf(b, "%s  %s\n", pad, v.Index(i).Interface().(Diagnostic))
+				d := v.Index(i).Interface().(Diagnostic)
+				fmt.Fprintf(b, "%s  %s: %s\n", pad, d.Severity, d)
 			}
 			return
 		}

@@ -1,6 +1,9 @@
 package squidconf
 
 import (
+	"cmp"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,4 +97,65 @@ func (l ErrorList) Unwrap() []error {
 		errs[i] = e
 	}
 	return errs
+}
+
+// Diagnostic returns e as a Diagnostic of severity [SeverityError].
+func (e *Error) Diagnostic() Diagnostic {
+	msg := ""
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	return Diagnostic{Severity: SeverityError, Pos: e.Pos, Directive: e.Directive, Msg: msg, IncludedFrom: e.IncludedFrom}
+}
+
+// Diagnostics returns every finding of a parse, the errors of err (an
+// [ErrorList] or any other error, as [ParseFile] returns them) and the
+// warnings and notices of cfg (which may be nil), in the order of the
+// configuration: by the position in the main file, then in the file it
+// includes, and so on.
+func Diagnostics(cfg *Config, err error) []Diagnostic {
+	var ds []Diagnostic
+	var list ErrorList
+	switch {
+	case errors.As(err, &list):
+		for _, e := range list {
+			ds = append(ds, e.Diagnostic())
+		}
+	case err != nil:
+		ds = append(ds, Diagnostic{Severity: SeverityError, Msg: err.Error()})
+	}
+	if cfg != nil {
+		ds = append(ds, cfg.Notices...)
+	}
+	slices.SortStableFunc(ds, compareFileOrder)
+	return ds
+}
+
+// compareFileOrder orders a and b by where their lines are read: the
+// include line of the main file that leads to them, then the included
+// file's name and the next include line, and so on, then their own lines.
+// Files included by one line are ordered by name, as glob(3) returns them
+// (an include line naming several files out of order is the exception).
+func compareFileOrder(a, b Diagnostic) int {
+	ka, kb := fileOrderKey(a), fileOrderKey(b)
+	for i := 0; i < len(ka) && i < len(kb); i++ {
+		if i > 0 {
+			if c := strings.Compare(ka[i].File, kb[i].File); c != 0 {
+				return c
+			}
+		}
+		if c := cmp.Compare(ka[i].Line, kb[i].Line); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(ka), len(kb))
+}
+
+// fileOrderKey is the include lines of d outermost first, then d.Pos.
+func fileOrderKey(d Diagnostic) []Pos {
+	key := make([]Pos, 0, len(d.IncludedFrom)+1)
+	for i := len(d.IncludedFrom) - 1; i >= 0; i-- {
+		key = append(key, d.IncludedFrom[i])
+	}
+	return append(key, d.Pos)
 }

@@ -2,6 +2,7 @@ package squidconf
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 
 // FuzzParse checks that no input makes Parse panic, and that what it
 // returns holds together: a Config, at most maxErrors located errors,
-// rules that name defined ACLs, listen addresses net.Listen accepts.
+// rules that name defined ACLs, listen addresses net.Listen accepts; and
+// that a config without errors, written by Format, parses back without
+// errors into the same Config.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.conf"))
 	for _, file := range files {
@@ -27,6 +30,11 @@ func FuzzParse(f *testing.F) {
 		"configuration_includes_quoted_values on\nvisible_hostname \"a\\",
 		"cache_mem 1e308 GB\nshutdown_lifetime 1e300 decades\n",
 		"#line 0 \"\"\nbogus\n",
+		"acl a url_regex\nacl a url_regex -i x\nacl g any-of a\nacl b src 1.2.3.4\nacl g any-of b\n",
+		"configuration_includes_quoted_values on\nlogformat q \" %ts \"\nrequest_header_add X \"%>a\" all\n",
+		"auth_param basic program /bin/auth \"a b\"\nauth_param basic realm my realm\nacl u proxy_auth REQUIRED\n",
+		"delay_pools 2\ndelay_class 1 2\ndelay_parameters 1 none 8000/8000\ndelay_access 1 allow all\n",
+		"refresh_pattern +i -i 0 33.3% 10 bogus-option\nshutdown_lifetime 1.5 seconds\nread_timeout 90 seconds\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -71,6 +79,10 @@ func FuzzParse(f *testing.F) {
 			if _, _, err := net.SplitHostPort(p.Addr); err != nil || strings.TrimSpace(p.Addr) != p.Addr {
 				t.Fatalf("Parse(%q): http_port address %q: %v", src, p.Addr, err)
 			}
+		}
+		if err == nil {
+			// Print then re-parse is stable.
+			checkFormatRoundTrip(t, fmt.Sprintf("Parse(%q)", src), cfg, Options{FS: fsys})
 		}
 	})
 }

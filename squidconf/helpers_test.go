@@ -15,6 +15,9 @@ func parseSrc(src string, files fstest.MapFS, opts Options) (*Config, error) {
 		files = fstest.MapFS{}
 	}
 	opts.FS = files
+	if opts.LookupHost == nil {
+		opts.LookupHost = noDNS
+	}
 	return Parse("squid.conf", []byte(src), opts)
 }
 

@@ -73,6 +73,9 @@ type fileFrame struct {
 // then trimmed on the right and its macros expanded.
 func (p *parser) readConfig(f fileFrame, src []byte) {
 	file := f.name
+	if _, ok := p.chains[file]; !ok {
+		p.chains[file] = f.chain
+	}
 	lineno := 0
 	var pending strings.Builder
 	start := 0
@@ -115,7 +118,7 @@ func (p *parser) readConfig(f fileFrame, src []byte) {
 		p.logicalLine(f, Pos{File: file, Line: start}, logical, &ifs)
 	}
 	if pending.Len() > 0 {
-		p.notef(Pos{File: file, Line: start},
+		p.warnf(Pos{File: file, Line: start},
 			"the file ends inside a line continued with '\\'; Squid ignores that line, and so does cuttle")
 	}
 	if n := len(ifs.stack); n > 0 && !p.stopped() {

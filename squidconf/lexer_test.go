@@ -67,7 +67,7 @@ func TestLexer(t *testing.T) {
 			func(c *Config) any { return accessText(c.HTTPAccess) }, "allow all|deny localhost|deny all"},
 		{"include in a false branch", "if false\ninclude missing.conf\nendif\nvisible_hostname a\n", nil, Options{}, host, "a"},
 		{"included position", "include a.conf\n", mapFS("a.conf", "\nvisible_hostname a b\ncache_mem 1\n"), Options{},
-			func(c *Config) any { return noticeText(c) }, "a.conf:3: No units on 'cache_mem 1', assuming 1 bytes"},
+			func(c *Config) any { return noticeText(c) }, "a.conf:3: No units on 'cache_mem 1', assuming 1 bytes (included from squid.conf:1)"},
 		{"continued line position", "\nvisible_hostname \\\n a\ncache_mem \\\n1\n", nil, Options{},
 			func(c *Config) any { return noticeText(c) }, "squid.conf:4: No units on 'cache_mem 1', assuming 1 bytes"},
 		{"continuation at the end of the file", "visible_hostname a\nvisible_hostname b\\", nil, Options{},
@@ -109,12 +109,12 @@ func TestLexerErrors(t *testing.T) {
 		files fstest.MapFS
 		want  string
 	}{
-		{"unknown directive", "bogus_directive 1\n", nil, "squid.conf:1: unrecognized: 'bogus_directive'"},
+		{"unknown directive", "bogus_directive 1\n", nil, "squid.conf:1: unrecognized directive 'bogus_directive'"},
 		{"unknown directives go on", "a\nvisible_hostname x\nb c\n", nil,
-			"squid.conf:1: unrecognized: 'a'\nsquid.conf:3: unrecognized: 'b'"},
-		{"directive names are case-sensitive", "Visible_Hostname a\n", nil, "squid.conf:1: unrecognized: 'Visible_Hostname'"},
+			"squid.conf:1: unrecognized directive 'a'\nsquid.conf:3: unrecognized directive 'b'"},
+		{"directive names are case-sensitive", "Visible_Hostname a\n", nil, "squid.conf:1: unrecognized directive 'Visible_Hostname'; did you mean 'visible_hostname'?"},
 		{"else without if", "else\n", nil, "squid.conf:1: 'else' without 'if'"},
-		{"statement words need a space", "ifx\nendifx\n", nil, "squid.conf:1: unrecognized: 'ifx'\nsquid.conf:2: unrecognized: 'endifx'"},
+		{"statement words need a space", "ifx\nendifx\n", nil, "squid.conf:1: unrecognized directive 'ifx'\nsquid.conf:2: unrecognized directive 'endifx'"},
 		{"endif without if", "\nendif\n", nil, "squid.conf:2: 'endif' without 'if'"},
 		{"missing endif", "if true\nvisible_hostname a\n", nil, "squid.conf:1: if-statement without 'endif'"},
 		{"bad expression", "if foo\nendif\n", nil, "squid.conf:1: unable to evaluate expression 'foo'"},
@@ -125,9 +125,9 @@ func TestLexerErrors(t *testing.T) {
 			"squid.conf:2: unable to evaluate expression 'foo'"},
 		{"continued line reports its first line", "visible_hostname a\ncache_mem 1 \\\n  furlongs\n", nil,
 			"squid.conf:2: cache_mem: unknown bytes unit 'furlongs'"},
-		{"line marker", "#line 40 \"main.conf\"\nbogus\n", nil, "main.conf:40: unrecognized: 'bogus'"},
-		{"line marker without a file", "\n#line 40\nbogus\n", nil, "squid.conf:40: unrecognized: 'bogus'"},
-		{"comment that looks like a marker", "#line 40 is important\nbogus\n", nil, "squid.conf:2: unrecognized: 'bogus'"},
+		{"line marker", "#line 40 \"main.conf\"\nbogus\n", nil, "main.conf:40: unrecognized directive 'bogus'"},
+		{"line marker without a file", "\n#line 40\nbogus\n", nil, "squid.conf:40: unrecognized directive 'bogus'"},
+		{"comment that looks like a marker", "#line 40 is important\nbogus\n", nil, "squid.conf:2: unrecognized directive 'bogus'"},
 		{"include no match", "include /nonexistent/*.conf\n", nil,
 			"squid.conf:1: include: unable to find configuration file: /nonexistent/*.conf: no such file or directory"},
 		{"include missing file", "include a.conf\n", nil,
@@ -137,7 +137,7 @@ func TestLexerErrors(t *testing.T) {
 		{"include an empty name", "include  \"\"\n", nil,
 			"squid.conf:1: include: unable to find configuration file: : no such file or directory"},
 		{"error in an included file", "\n\ninclude a.conf\n", mapFS("a.conf", "bogus\n"),
-			"a.conf:1: unrecognized: 'bogus' (included from squid.conf:3)"},
+			"a.conf:1: unrecognized directive 'bogus' (included from squid.conf:3)"},
 		{"nested includes", "include a.conf\n", mapFS("a.conf", "include b.conf\n", "b.conf", "cache_mem x\n"),
 			"b.conf:1: cache_mem: invalid number 'x' (included from a.conf:1, squid.conf:1)"},
 		{"include loop", "include a.conf\n", mapFS("a.conf", "include squid.conf\n", "squid.conf", ""),
@@ -194,7 +194,7 @@ func TestErrorLimit(t *testing.T) {
 	if len(list) != maxErrors {
 		t.Fatalf("Parse(25 bad lines) = %d errors, want %d", len(list), maxErrors)
 	}
-	want := "squid.conf:1: unrecognized: 'bogus' (and 9 more errors)"
+	want := "squid.conf:1: unrecognized directive 'bogus' (and 9 more errors)"
 	if got := err.Error(); got != want {
 		t.Errorf("ErrorList.Error() = %q, want %q", got, want)
 	}

@@ -43,7 +43,7 @@ func (p *parser) parseLogFormat(d *directive) {
 		return
 	}
 	if p.knownLogFormat(name) {
-		p.notice(d, "logformat %s is already defined. Ignoring.", name)
+		p.warn(d, "logformat %s is already defined. Ignoring.", name)
 		return
 	}
 	p.logFormats[name] = true

@@ -1,11 +1,14 @@
 package squidconf
 
 import (
+	"context"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Options are the values the squid.conf macros ${process_number},
@@ -31,6 +34,28 @@ type Options struct {
 	// looked up from the root of FS, and an absolute name too, with its
 	// leading slash removed. Tests use it; nil means the real file system.
 	FS fs.FS
+
+	// LookupHost, if set, resolves the host names of http_port and
+	// https_port addresses, which Squid resolves when it reads them (a
+	// name that does not resolve is fatal). Nil means the system resolver
+	// ([net.Resolver.LookupHost]) with a timeout of [LookupTimeout]; IP
+	// addresses are never looked up.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+}
+
+// LookupTimeout is how long a parse waits for one host name to resolve
+// when [Options.LookupHost] is nil; a name that takes longer counts as
+// unresolvable.
+const LookupTimeout = 2 * time.Second
+
+// lookupHost resolves host with o.LookupHost or the system resolver.
+func (o Options) lookupHost(host string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), LookupTimeout)
+	defer cancel()
+	if o.LookupHost != nil {
+		return o.LookupHost(ctx, host)
+	}
+	return net.DefaultResolver.LookupHost(ctx, host)
 }
 
 func (o Options) processName() string {

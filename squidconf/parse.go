@@ -56,7 +56,9 @@ type parser struct {
 	peers      map[string]int          // index in cfg.CachePeers by lower-case name
 	domains    map[string]*domainIndex // dstdomain entries by lower-case ACL name
 	logFormats map[string]bool         // user-defined logformat names
+	chains     map[string][]Pos        // include lines by file name, for report
 	accessLogs bool                    // an access_log line was seen
+	accel      accelState              // state of the directives of accel.go
 }
 
 func newParser(opts Options) *parser {
@@ -75,14 +77,17 @@ func newParser(opts Options) *parser {
 		peers:      make(map[string]int),
 		domains:    make(map[string]*domainIndex),
 		logFormats: make(map[string]bool),
+		chains:     make(map[string][]Pos),
 	}
 	p.addBuiltinACLs()
+	p.accelDefaults()
 	return p
 }
 
 // finish fills in the defaults that depend on the whole file.
 func (p *parser) finish() {
 	p.checkACLsEmpty()
+	p.finishAccel()
 	if !p.accessLogs {
 		p.cfg.AccessLogs = []AccessLog{{Module: "stdio", Path: defaultAccessLog, Format: "squid"}}
 	}
@@ -99,9 +104,23 @@ func (p *parser) fail(f fileFrame, pos Pos, directive string, err error) {
 	p.errs = append(p.errs, &Error{Pos: pos, Directive: directive, Err: err, IncludedFrom: f.chain})
 }
 
-// notef records a notice at pos.
+// report records a warning or notice at pos. The include lines that led
+// to pos.File are those of the file's first reading.
+func (p *parser) report(sev Severity, pos Pos, directive, msg string) {
+	p.cfg.Notices = append(p.cfg.Notices, Diagnostic{Severity: sev, Pos: pos,
+		Directive: directive, Msg: msg, IncludedFrom: p.chains[pos.File]})
+}
+
+// notef records a notice at pos: something harmless, such as a directive
+// that has no effect in an accelerator.
 func (p *parser) notef(pos Pos, format string, args ...any) {
-	p.cfg.Notices = append(p.cfg.Notices, Diagnostic{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	p.report(SeverityNotice, pos, "", fmt.Sprintf(format, args...))
+}
+
+// warnf records a warning at pos: something Squid warns about or that
+// changes behaviour.
+func (p *parser) warnf(pos Pos, format string, args ...any) {
+	p.report(SeverityWarning, pos, "", fmt.Sprintf(format, args...))
 }
 
 // directive is one directive line being parsed.
@@ -123,9 +142,14 @@ func (p *parser) error(d *directive, err error) {
 	p.fail(d.file, d.pos, d.name, err)
 }
 
-// notice records a notice about d, prefixed with its name.
+// notice records a notice about d (see [parser.notef]).
 func (p *parser) notice(d *directive, format string, args ...any) {
-	p.notef(d.pos, d.name+": "+format, args...)
+	p.report(SeverityNotice, d.pos, d.name, fmt.Sprintf(format, args...))
+}
+
+// warn records a warning about d (see [parser.warnf]).
+func (p *parser) warn(d *directive, format string, args ...any) {
+	p.report(SeverityWarning, d.pos, d.name, fmt.Sprintf(format, args...))
 }
 
 // directive parses one logical line that is neither a statement nor an
@@ -136,19 +160,15 @@ func (p *parser) directive(f fileFrame, pos Pos, line string) {
 		name, args = line[:i], line[i+1:]
 	}
 	d := &directive{name: name, pos: pos, line: line, sc: newScanner(args, p.cfg.QuotedValues), file: f}
-	info, ok := knownDirectives[name]
+	canonical, info, ok := lookupDirective(name)
 	if !ok {
-		p.fail(f, pos, "", fmt.Errorf("unrecognized: '%s'", name))
+		p.fail(f, pos, "", unknownDirective(name))
 		return
 	}
-	canonical := name
-	if info.alias != "" {
-		canonical = info.alias
-	}
 	nerr := len(p.errs)
-	if info.kind == kindTyped {
-		p.typed(canonical, d)
-	} else {
+	if !p.typed(canonical, d) {
+		// knownDirectives gives every name typed handles a typed status
+		// (TestDispatchClassified).
 		p.untyped(canonical, info, d)
 	}
 	if d.sc.err != nil && len(p.errs) == nerr {
@@ -156,8 +176,9 @@ func (p *parser) directive(f fileFrame, pos Pos, line string) {
 	}
 }
 
-// typed parses the directives that Config holds.
-func (p *parser) typed(name string, d *directive) {
+// typed parses the directives that Config holds. It reports whether name
+// is one of them.
+func (p *parser) typed(name string, d *directive) bool {
 	c := p.cfg
 	switch name {
 	case "http_port":
@@ -220,10 +241,118 @@ func (p *parser) typed(name string, d *directive) {
 		p.parseOnOffDirective(d, &c.CollapsedForwarding)
 	case "configuration_includes_quoted_values":
 		p.parseOnOffDirective(d, &c.QuotedValues)
+
+	// Typed directives added for issue 3 (accel.go, delay.go, auth.go).
+	case "negative_ttl":
+		p.parseSecondsDirective(d, &c.NegativeTTL)
+	case "max_stale":
+		p.parseSecondsDirective(d, &c.MaxStale)
+	case "range_offset_limit":
+		p.parseSizeLimit(d, &c.RangeOffsetLimit)
+	case "quick_abort_min":
+		p.parseSizeDirective(d, unitKB, &c.QuickAbortMin)
+	case "quick_abort_max":
+		p.parseSizeDirective(d, unitKB, &c.QuickAbortMax)
+	case "quick_abort_pct":
+		p.parseIntegerDirective(d, &c.QuickAbortPct)
+	case "cache_replacement_policy":
+		p.parseReplacementPolicy(d, &c.CacheReplacementPolicy)
+	case "memory_replacement_policy":
+		p.parseReplacementPolicy(d, &c.MemoryReplacementPolicy)
+	case "cache_swap_low":
+		p.parseSwapMark(d, &c.CacheSwapLow)
+	case "cache_swap_high":
+		p.parseSwapMark(d, &c.CacheSwapHigh)
+	case "deny_info":
+		p.parseDenyInfo(d)
+	case "logfile_rotate":
+		p.parseIntegerDirective(d, &c.LogfileRotate)
+	case "debug_options":
+		p.parseEOL(d, &c.DebugOptions)
+	case "unique_hostname":
+		p.parseString(d, &c.UniqueHostname)
+	case "forwarded_for":
+		p.parseForwardedFor(d)
+	case "follow_x_forwarded_for":
+		p.parseAccessList(d, &c.FollowXForwardedFor)
+	case "via":
+		p.parseOnOffDirective(d, &c.Via)
+		p.accel.via = d
+	case "httpd_suppress_version_string":
+		p.parseOnOffDirective(d, &c.HTTPDSuppressVersionString)
+	case "request_header_access":
+		p.parseHeaderAccess(d, &c.RequestHeaderAccess)
+	case "reply_header_access":
+		p.parseHeaderAccess(d, &c.ReplyHeaderAccess)
+	case "request_header_replace":
+		p.parseHeaderReplace(d, &c.RequestHeaderReplace)
+	case "reply_header_replace":
+		p.parseHeaderReplace(d, &c.ReplyHeaderReplace)
+	case "request_header_add":
+		p.parseHeaderAdd(d, &c.RequestHeaderAdd)
+	case "reply_header_add":
+		p.parseHeaderAdd(d, &c.ReplyHeaderAdd)
+	case "read_timeout":
+		p.parseSecondsDirective(d, &c.ReadTimeout)
+	case "request_timeout":
+		p.parseSecondsDirective(d, &c.RequestTimeout)
+	case "connect_timeout":
+		p.parseSecondsDirective(d, &c.ConnectTimeout)
+	case "peer_connect_timeout":
+		p.parseSecondsDirective(d, &c.PeerConnectTimeout)
+	case "client_lifetime":
+		p.parseSecondsDirective(d, &c.ClientLifetime)
+	case "server_idle_pconn_timeout":
+		p.parseSecondsDirective(d, &c.ServerIdlePconnTimeout)
+	case "client_idle_pconn_timeout":
+		p.parseSecondsDirective(d, &c.ClientIdlePconnTimeout)
+	case "request_header_max_size":
+		p.parseSizeDirective(d, unitBytes, &c.RequestHeaderMaxSize)
+		p.accel.buffer, p.accel.requestHeaderMax = d, d
+	case "reply_header_max_size":
+		p.parseSizeDirective(d, unitBytes, &c.ReplyHeaderMaxSize)
+		p.accel.replyHeaderMax = d
+	case "client_request_buffer_max_size":
+		p.parseSizeDirective(d, unitBytes, &c.ClientRequestBufferMaxSize)
+		p.accel.buffer = d
+	case "request_body_max_size":
+		p.parseSizeDirective(d, unitBytes, &c.RequestBodyMaxSize)
+	case "reply_body_max_size":
+		p.parseSizeLimit(d, &c.ReplyBodyMaxSize)
+	case "client_ip_max_connections":
+		p.parseIntegerDirective(d, &c.ClientIPMaxConnections)
+	case "max_filedescriptors":
+		p.parseIntegerDirective(d, &c.MaxFiledescriptors)
+	case "delay_pools":
+		p.parseDelayPools(d)
+	case "delay_class":
+		p.parseDelayClass(d)
+	case "delay_parameters":
+		p.parseDelayParameters(d)
+	case "delay_access":
+		p.parseDelayAccess(d)
+	case "delay_initial_bucket_level":
+		p.parseDelayInitialBucketLevel(d)
+	case "auth_param":
+		p.parseAuthParam(d)
+	case "authenticate_ttl":
+		p.parseSecondsDirective(d, &c.AuthenticateTTL)
+	case "workers":
+		p.parseWorkers(d)
+	case "coredump_dir":
+		if p.parseString(d, &c.CoredumpDir) && c.CoredumpDir == "none" {
+			c.CoredumpDir = ""
+		}
+	case "cache_effective_user":
+		p.parseString(d, &c.CacheEffectiveUser)
+	case "cache_effective_group":
+		p.parseString(d, &c.CacheEffectiveGroup)
+	case "http_upgrade_request_protocols":
+		p.parseUpgradeProtocols(d)
 	default:
-		// Every kindTyped name of knownDirectives has a case above.
-		p.errorf(d, "internal error: no parser for %s", name)
+		return false
 	}
+	return true
 }
 
 // parseString parses a directive whose value is one word (Squid's string
@@ -262,7 +391,7 @@ func (p *parser) parseOnOff(d *directive) (bool, bool) {
 		if v {
 			use = "on"
 		}
-		p.notice(d, "'%s' is deprecated; use '%s'", tok, use)
+		p.warn(d, "'%s' is deprecated; use '%s'", tok, use)
 	}
 	return v, true
 }
@@ -283,7 +412,7 @@ func (p *parser) parseSize(d *directive, unit string) (int64, bool) {
 		return 0, false
 	}
 	if res.NoUnit {
-		p.notef(d.pos, "No units on '%s', assuming %s %s", d.line, formatNumber(res.Number), unit)
+		p.warnf(d.pos, "No units on '%s', assuming %s %s", d.line, formatNumber(res.Number), unit)
 	}
 	return res.Bytes, true
 }

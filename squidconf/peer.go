@@ -23,7 +23,7 @@ func (p *parser) parseCachePeer(d *directive) {
 	case "parent", "sibling", "multicast":
 	default:
 		// Squid warns and goes on with a sibling.
-		p.notice(d, "unknown neighbor type '%s'; using 'sibling'", typ)
+		p.warn(d, "unknown neighbor type '%s'; using 'sibling'", typ)
 		typ = "sibling"
 	}
 	cp := CachePeer{Pos: d.pos, Host: host, Type: typ, Name: host, Weight: 1, ConnectFailLimit: 10}
@@ -53,7 +53,7 @@ func (p *parser) parseCachePeer(d *directive) {
 			return
 		}
 		if !known {
-			p.notice(d, "ignoring unknown cache_peer option '%s'", opt)
+			p.warn(d, "ignoring unknown cache_peer option '%s'", opt)
 		}
 	}
 	key := strings.ToLower(cp.Name)
@@ -156,7 +156,7 @@ func (p *parser) parseCachePeerAccess(d *directive) {
 	}
 	i, ok := p.peers[strings.ToLower(name)]
 	if !ok {
-		p.notice(d, "No cache_peer '%s'; line ignored", name)
+		p.warn(d, "No cache_peer '%s'; line ignored", name)
 		return
 	}
 	if r, ok := p.parseAccessRule(d); ok {

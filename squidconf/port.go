@@ -1,6 +1,8 @@
 package squidconf
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -16,6 +18,10 @@ func (p *parser) parseHTTPPort(d *directive, tls bool) {
 	}
 	addr, err := parseListenAddr(spec)
 	if err != nil {
+		p.error(d, err)
+		return
+	}
+	if err := p.resolveListenHost(addr); err != nil {
 		p.error(d, err)
 		return
 	}
@@ -42,6 +48,10 @@ func (p *parser) parseHTTPPort(d *directive, tls bool) {
 	for i := range hp.Certs {
 		if hp.Certs[i].KeyFile == "" {
 			hp.Certs[i].KeyFile = hp.Certs[i].CertFile
+		}
+		if err := p.checkCert(hp.Certs[i]); err != nil {
+			p.error(d, err)
+			return
 		}
 	}
 	if tls {
@@ -83,12 +93,12 @@ func (p *parser) portOption(d *directive, hp *HTTPPort, intercept *bool, kind, o
 		hp.DefaultSite = value
 	case opt == "vhost":
 		if !hp.Accel {
-			p.notice(d, "vhost option is deprecated. Use 'accel' mode flag instead.")
+			p.warn(d, "vhost option is deprecated. Use 'accel' mode flag instead.")
 		}
 		hp.Accel, hp.Vhost = true, true
 	case opt == "no-vhost":
 		if !hp.Accel {
-			p.notice(d, "no-vhost option requires Acceleration mode flag")
+			p.warn(d, "no-vhost option requires Acceleration mode flag")
 		}
 		hp.Vhost = false
 	case opt == "vport":
@@ -128,7 +138,7 @@ func (p *parser) portOption(d *directive, hp *HTTPPort, intercept *bool, kind, o
 		hp.AllowDirect = true
 	case opt == "act-as-origin":
 		if !hp.Accel {
-			p.notice(d, "act-as-origin option requires Acceleration mode flag")
+			p.warn(d, "act-as-origin option requires Acceleration mode flag")
 		}
 		hp.ActAsOrigin = true
 	case opt == "ignore-cc":
@@ -137,16 +147,41 @@ func (p *parser) portOption(d *directive, hp *HTTPPort, intercept *bool, kind, o
 		hp.Name = value
 	case (name == "tls-cert" || name == "cert") && hasValue:
 		hp.Certs = append(hp.Certs, TLSCert{CertFile: value})
+		p.noteOpenSSLOption(d, name)
 	case (name == "tls-key" || name == "key") && hasValue:
-		if len(hp.Certs) == 0 || hp.Certs[len(hp.Certs)-1].KeyFile != "" {
+		// A second key for the same certificate replaces the first.
+		if len(hp.Certs) == 0 {
 			return fmt.Errorf("%s= option must follow a tls-cert= option", name)
 		}
 		hp.Certs[len(hp.Certs)-1].KeyFile = value
+		p.noteOpenSSLOption(d, name)
+	case opt == "ssl-bump" || name == "generate-host-certificates":
+		return fmt.Errorf("unknown %s option '%s': it needs Squid's OpenSSL build with SSL-Bump, which an accelerator does not use", kind, opt)
+	case name == "dynamic_cert_mem_cache_size" && hasValue:
+		p.warn(d, "option '%s' has no effect without generate-host-certificates (SSL-Bump); ignored", opt)
+	case opt == "require-proxy-header" && hp.TLS:
+		return fmt.Errorf("require-proxy-header option is not supported on HTTPS ports")
 	case isPortOption(opt):
+		p.noteOpenSSLOption(d, name)
 	default:
 		return fmt.Errorf("unknown %s option '%s'", kind, opt)
 	}
 	return nil
+}
+
+// noteOpenSSLOption gives a notice for an option that only Squid's OpenSSL
+// builds accept: the GnuTLS builds (Debian's and Ubuntu's) refuse it as
+// unknown, so the line would stop them.
+func (p *parser) noteOpenSSLOption(d *directive, name string) {
+	tlsName, ok := map[string]string{
+		"cert": "tls-cert", "key": "tls-key", "cipher": "tls-cipher", "options": "tls-options",
+		"clientca": "tls-clientca", "cafile": "tls-cafile", "capath": "tls-capath",
+		"crlfile": "tls-crlfile", "dhparams": "tls-dh", "sslflags": "tls-flags",
+		"sslcontext": "tls-context", "version": "tls-min-version",
+	}[name]
+	if ok {
+		p.notice(d, "option '%s=' is the OpenSSL builds' name, which Squid's GnuTLS builds (Debian's) refuse; '%s=' works in both", name, tlsName)
+	}
 }
 
 // isPortOption reports whether opt is one of the other options Squid's
@@ -210,4 +245,57 @@ func parseListenAddr(spec string) (string, error) {
 		return "", fmt.Errorf("invalid port %q", port)
 	}
 	return net.JoinHostPort(host, fmt.Sprint(n)), nil
+}
+
+// resolveListenHost checks that the host of a listening address resolves,
+// as Squid does when it reads http_port and https_port: "ip_of_squid:443"
+// is fatal there. IP addresses and an empty host are not looked up.
+func (p *parser) resolveListenHost(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || net.ParseIP(host) != nil {
+		return nil
+	}
+	addrs, err := p.opts.lookupHost(host)
+	if err != nil {
+		return fmt.Errorf("failed to resolve Host/IP: %s (%v)", host, lookupFailure(err))
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("failed to resolve Host/IP: %s (no addresses)", host)
+	}
+	return nil
+}
+
+// lookupFailure shortens the error of a failed host name lookup to its
+// reason ("no such host").
+func lookupFailure(err error) error {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return errors.New(dnsErr.Err)
+	}
+	return err
+}
+
+// checkCert loads a certificate and its key as Squid does when it opens
+// the port: both files must exist and hold PEM data, the certificate file
+// a certificate, the key file a private key that matches it.
+func (p *parser) checkCert(c TLSCert) error {
+	certPEM, err := p.opts.readFile(c.CertFile)
+	if err != nil {
+		return fmt.Errorf("unable to load certificate file '%s': %v", c.CertFile, unwrapPathError(err))
+	}
+	keyPEM := certPEM
+	if c.KeyFile != c.CertFile {
+		keyPEM, err = p.opts.readFile(c.KeyFile)
+		if err != nil {
+			return fmt.Errorf("unable to load private key file '%s': %v", c.KeyFile, unwrapPathError(err))
+		}
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "tls: ")
+		if c.KeyFile == c.CertFile {
+			return fmt.Errorf("certificate '%s' (holding its key too, as no tls-key= follows): %s", c.CertFile, msg)
+		}
+		return fmt.Errorf("certificate '%s' with key '%s': %s", c.CertFile, c.KeyFile, msg)
+	}
+	return nil
 }

@@ -49,16 +49,19 @@ func TestHTTPPort(t *testing.T) {
 		{name: "several", src: "http_port 80 accel\nhttp_port 8080 accel",
 			get: func(c *Config) any { return []string{c.HTTPPorts[0].Addr, c.HTTPPorts[1].Addr} }, want: []string{":80", ":8080"}},
 		{name: "https_port", src: "https_port 443 accel tls-cert=/a.pem tls-key=/a.key tls-cert=/b.pem defaultsite=x",
+			files: tlsFiles("a.pem", "cert", "a.key", "key", "b.pem", "combined"),
 			get: func(c *Config) any {
 				p := c.HTTPSPorts[0]
 				return []any{p.TLS, p.Protocol, p.Certs, p.DefaultSite, len(c.HTTPPorts)}
 			},
 			want: []any{true, "https", []TLSCert{{"/a.pem", "/a.key"}, {"/b.pem", "/b.pem"}}, "x", 0}},
 		{name: "https_port openssl names", src: "https_port 127.0.0.1:443 accel cert=/c.pem key=/k.pem defaultsite=x",
-			get: func(c *Config) any { return c.HTTPSPorts[0].Certs }, want: []TLSCert{{"/c.pem", "/k.pem"}}},
+			files: tlsFiles("c.pem", "cert", "k.pem", "key"),
+			get:   func(c *Config) any { return c.HTTPSPorts[0].Certs }, want: []TLSCert{{"/c.pem", "/k.pem"}}},
 		{name: "https_port tls options kept", src: "https_port 443 tls-cert=/c.pem tls-min-version=1.2 options=NO_TICKET cipher=HIGH",
-			get:  func(c *Config) any { return c.HTTPSPorts[0].Options },
-			want: []string{"tls-cert=/c.pem", "tls-min-version=1.2", "options=NO_TICKET", "cipher=HIGH"}},
+			files: tlsFiles("c.pem", "combined"),
+			get:   func(c *Config) any { return c.HTTPSPorts[0].Options },
+			want:  []string{"tls-cert=/c.pem", "tls-min-version=1.2", "options=NO_TICKET", "cipher=HIGH"}},
 
 		{name: "unknown option", src: "http_port 3128 frobnicate",
 			wantErr: "squid.conf:1: http_port: unknown http_port option 'frobnicate'"},

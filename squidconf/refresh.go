@@ -35,7 +35,8 @@ func (p *parser) parseRefreshPattern(d *directive) {
 		expr = "(?i)" + tok
 	}
 	if _, err := regexp.Compile(expr); err != nil {
-		p.errorf(d, "invalid regular expression '%s': %s", tok, unwrapRegexpError(err))
+		// Squid reports it and drops the line, but starts.
+		p.warn(d, "invalid regular expression '%s': %s; line ignored", tok, unwrapRegexpError(err))
 		return
 	}
 
@@ -83,11 +84,11 @@ func (p *parser) parseRefreshPattern(d *directive) {
 		case "store-stale":
 			rp.StoreStale = true
 		case "ignore-no-cache", "ignore-must-revalidate", "ignore-auth":
-			p.notice(d, "option '%s' is obsolete. Remove it.", opt)
+			p.warn(d, "option '%s' is obsolete. Remove it.", opt)
 		default:
 			v, found := strings.CutPrefix(opt, "max-stale=")
 			if !found {
-				p.notice(d, "unknown option '%s'; ignored", opt)
+				p.warn(d, "unknown option '%s'; ignored", opt)
 				continue
 			}
 			n, err := parseInt(v)
@@ -116,10 +117,10 @@ func (p *parser) refreshMinutes(d *directive, what string) (time.Duration, bool)
 	}
 	switch {
 	case n < 0:
-		p.notice(d, "%s age is negative; cropped to 0", what)
+		p.warn(d, "%s age is negative; cropped to 0", what)
 		n = 0
 	case n > maxRefreshMinutes:
-		p.notice(d, "%s age is more than a year; cropped to %d minutes", what, maxRefreshMinutes)
+		p.warn(d, "%s age is more than a year; cropped to %d minutes", what, maxRefreshMinutes)
 		n = maxRefreshMinutes
 	}
 	return time.Duration(n) * time.Minute, true

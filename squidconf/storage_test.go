@@ -44,7 +44,8 @@ func TestRefreshPattern(t *testing.T) {
 				"squid.conf:1: refresh_pattern: max age is more than a year; cropped to 525600 minutes"},
 
 		{name: "bad regex", src: "refresh_pattern ( 0 20% 10",
-			wantErr: "squid.conf:1: refresh_pattern: invalid regular expression '(': missing closing )"},
+			get: func(c *Config) any { return len(c.RefreshPatterns) }, want: 0,
+			wantNotices: "squid.conf:1: refresh_pattern: invalid regular expression '(': missing closing ); line ignored"},
 		{name: "missing fields", src: "refresh_pattern . 0 20%",
 			wantErr: "squid.conf:1: refresh_pattern: missing max"},
 		{name: "missing regex", src: "refresh_pattern -i",
@@ -64,15 +65,15 @@ func TestCacheDir(t *testing.T) {
 	first := func(c *Config) any { cd := c.CacheDirs[0]; cd.Pos = Pos{}; return cd }
 	tests := []parseCase{
 		{name: "ufs", src: "cache_dir ufs /var/spool/squid 100 16 256",
-			get: first, want: CacheDir{Type: "ufs", Path: "/var/spool/squid", SizeMB: 100, L1: 16, L2: 256, MaxSize: -1}},
+			get: first, want: CacheDir{Type: "ufs", Path: "/var/spool/squid", SizeMB: 100, L1: 16, L2: 256, MaxSize: -1, ReplacementPolicy: "lru"}},
 		{name: "aufs options", src: "cache_dir aufs /c 1000 32 512 min-size=1024 max-size=1048576 no-store",
 			get: first, want: CacheDir{Type: "aufs", Path: "/c", SizeMB: 1000, L1: 32, L2: 512, MinSize: 1024, MaxSize: 1048576,
-				NoStore: true, Options: []string{"min-size=1024", "max-size=1048576", "no-store"}}},
+				NoStore: true, Options: []string{"min-size=1024", "max-size=1048576", "no-store"}, ReplacementPolicy: "lru"}},
 		{name: "diskd", src: "cache_dir diskd /c 100 16 256 Q1=64 Q2=72",
 			get: func(c *Config) any { return c.CacheDirs[0].Options }, want: []string{"Q1=64", "Q2=72"}},
 		{name: "rock", src: "cache_dir rock /rock 1000 slot-size=16384 max-swap-rate=200 swap-timeout=300",
 			get: first, want: CacheDir{Type: "rock", Path: "/rock", SizeMB: 1000, MaxSize: -1,
-				Options: []string{"slot-size=16384", "max-swap-rate=200", "swap-timeout=300"}}},
+				Options: []string{"slot-size=16384", "max-swap-rate=200", "swap-timeout=300"}, ReplacementPolicy: "lru"}},
 		{name: "several", src: "cache_dir rock /a 10\ncache_dir rock /b 20",
 			get: func(c *Config) any { return len(c.CacheDirs) }, want: 2},
 		{name: "same path replaces", src: "cache_dir ufs /a 10 16 256\ncache_dir ufs /a 20 16 256",

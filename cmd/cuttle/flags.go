@@ -32,6 +32,7 @@ type cuttleFlags struct {
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	debugAddr         string
+	parseFormat       string // text or json
 }
 
 // squidBoolLetters are Squid's option letters without a value that cuttle
@@ -67,6 +68,8 @@ func newCuttleFlagSet(cf *cuttleFlags) *flag.FlagSet {
 	fs.StringVar(&cf.demoOrigin, "demo-origin", "", "also start a small demo origin server on this address (for trying cuttle out)")
 	fs.DurationVar(&cf.readHeaderTimeout, "read-header-timeout", 30*time.Second, "how long a client may take to send request headers")
 	fs.DurationVar(&cf.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle client connection is kept (client_idle_pconn_timeout)")
+	fs.StringVar(&cf.parseFormat, "parse-format", "text", "how -k parse reports: text (FILE:LINE: error|warning|notice: message lines on stderr) or json "+
+		"(one object on stdout: {file, errors, warnings, notices, findings: [{file, line, severity, directive, message, included_from: [{file, line}]}]})")
 	fs.StringVar(&cf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this address (off by default; keep it on loopback)")
 	return fs
 }
@@ -117,6 +120,9 @@ func parseFlags(args []string, stderr io.Writer) (*squidFlags, *cuttleFlags, err
 	}
 	if err := ff.Parse(cfs, cuttleArgs, ff.WithEnvVarPrefix("CUTTLE")); err != nil {
 		return nil, nil, err
+	}
+	if cf.parseFormat != "text" && cf.parseFormat != "json" {
+		return nil, nil, fmt.Errorf("--parse-format %q: want text or json", cf.parseFormat)
 	}
 	return &sf, &cf, nil
 }

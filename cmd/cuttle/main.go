@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch sf.command {
 	case "":
 	case "parse":
-		return parseOnly(sf, stderr)
+		return parseOnly(sf, cf, stdout, stderr)
 	case "check", "shutdown", "interrupt", "kill", "rotate", "reconfigure", "restart":
 		return signalRunning(sf, stdout, stderr)
 	default:

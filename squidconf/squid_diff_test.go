@@ -1,0 +1,243 @@
+package squidconf
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+// squidTimeout bounds one squid -k parse run.
+const squidTimeout = 10 * time.Second
+
+// squidVariant is a small config of the differential test: files holds
+// squid.conf and the files it names, all written to one directory, which
+// is the current directory of both parsers. "$DIR" in a file stands for
+// that directory and "$TLS" for the directory of the test certificate:
+// cert.pem, key.pem and combined.pem (both).
+type squidVariant struct {
+	name  string
+	files map[string]string
+
+	// differs, if set, says why cuttle's verdict is not Debian's Squid's
+	// on purpose; the test then checks that they do differ.
+	differs string
+}
+
+// squidVariants are configs that exercise Squid's fatal errors and its
+// warnings (which must stay warnings).
+func squidVariants() []squidVariant {
+	return []squidVariant{
+		{name: "accelerator", files: map[string]string{"squid.conf": "http_port 3128 accel defaultsite=www.example.com\n" +
+			"cache_peer 127.0.0.1 parent 8080 0 no-query originserver name=web\nhttp_access allow all\n"}},
+		{name: "size unit unknown", files: map[string]string{"squid.conf": "cache_mem 64 furlongs\n"}},
+		{name: "size unit missing", files: map[string]string{"squid.conf": "cache_mem 64\nmaximum_object_size 4096\n"}},
+		{name: "size not a number", files: map[string]string{"squid.conf": "maximum_object_size abc KB\n"}},
+		{name: "time unit missing", files: map[string]string{"squid.conf": "shutdown_lifetime 5\n"}},
+		{name: "time unit unknown", files: map[string]string{"squid.conf": "shutdown_lifetime 5 fortnights\n"}},
+		{name: "time unit given", files: map[string]string{"squid.conf": "shutdown_lifetime 5 seconds\nconnect_timeout 1 minute\n"}},
+		{name: "unknown directive", files: map[string]string{"squid.conf": "frobnicate on\n"}},
+		{name: "misspelt directive", files: map[string]string{"squid.conf": "cache_memory 64 MB\n"}},
+		{name: "obsolete directive", files: map[string]string{"squid.conf": "hierarchy_stoplist cgi-bin ?\nbroken_vary_encoding allow all\n"}},
+		{name: "bad boolean", files: map[string]string{"squid.conf": "collapsed_forwarding maybe\n"}},
+		{name: "deprecated boolean", files: map[string]string{"squid.conf": "strip_query_terms enable\n"}},
+		{name: "unknown acl type", files: map[string]string{"squid.conf": "acl x frobtype y\n"}},
+		{name: "acl type missing", files: map[string]string{"squid.conf": "acl x\n"}},
+		{name: "bad src address", files: map[string]string{"squid.conf": "acl x src 1.2.3.400\n"}},
+		{name: "undefined acl in http_access", files: map[string]string{"squid.conf": "http_access allow nosuch\n"}},
+		{name: "http_access without action", files: map[string]string{"squid.conf": "acl a src all\nhttp_access a\n"}},
+		{name: "acl of a missing file", files: map[string]string{"squid.conf": "acl x dstdomain \"/nonexistent/sites.txt\"\nhttp_access deny x\n"}},
+		{name: "acl of a file", files: map[string]string{"squid.conf": "acl x dstdomain \"sites.txt\"\nhttp_access deny x\n",
+			"sites.txt": ".example.com\n# comment\nexample.org\n"}},
+		{name: "duplicate cache_peer name", files: map[string]string{"squid.conf": "cache_peer a parent 80 0 name=p\ncache_peer b parent 80 0 name=p\n"}},
+		{name: "cache_peer unknown option", files: map[string]string{"squid.conf": "cache_peer a parent 80 0 bogus-option\n"}},
+		{name: "cache_peer unknown type", files: map[string]string{"squid.conf": "cache_peer a parnet 80 0\n"}},
+		{name: "cache_peer_access unknown peer", files: map[string]string{"squid.conf": "cache_peer_access nosuch allow all\n"}},
+		{name: "dstdomain overlap", files: map[string]string{"squid.conf": "acl s dstdomain .example.com www.example.com\n"}},
+		{name: "dstdomain overlap across lines", files: map[string]string{"squid.conf": "acl s dstdomain www.example.com\nacl s dstdomain .example.com\n"}},
+		{name: "dstdomain wildcard after its subdomain", files: map[string]string{"squid.conf": "acl s dstdomain www.example.com .example.com\n"}},
+		{name: "dstdomain domain and wildcard", files: map[string]string{"squid.conf": "acl s dstdomain example.com .example.com\n"}},
+		{name: "dstdomain twice in other case", files: map[string]string{"squid.conf": "acl s dstdomain www.example.com\nacl s dstdomain WWW.example.com\n"}},
+		{name: "bad url_regex", files: map[string]string{"squid.conf": "acl r url_regex (a\nacl p urlpath_regex (a)\\1\nhttp_access deny r p\n"}},
+		{name: "bad req_header regex", files: map[string]string{"squid.conf": "acl h req_header X-Foo [\n"}},
+		{name: "regex ending in a backslash", files: map[string]string{"squid.conf": "acl r url_regex a\\ \n"}},
+		{name: "dst of an unresolvable host", files: map[string]string{"squid.conf": "acl d dst nosuchhost.invalid\nhttp_access deny d\n"}},
+		{name: "empty acl in http_access", files: map[string]string{"squid.conf": "acl e dstdomain \"empty.txt\"\nhttp_access deny e\n", "empty.txt": ""}},
+		{name: "http_port missing certificate", files: map[string]string{"squid.conf": "http_port 3128 accel tls-cert=/nonexistent/cert.pem\n"}},
+		{name: "https_port key twice", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/cert.pem tls-key=$TLS/cert.pem tls-key=$TLS/key.pem\n"}},
+		{name: "https_port key before certificate", files: map[string]string{"squid.conf": "https_port 8443 accel tls-key=$TLS/key.pem tls-cert=$TLS/cert.pem\n"}},
+		{name: "http_port ssl-bump", files: map[string]string{"squid.conf": "http_port 3128 ssl-bump tls-cert=$TLS/combined.pem\n"}},
+		{name: "http_port unknown option value", files: map[string]string{"squid.conf": "http_port 3128 accel vhost=1\n"}},
+		{name: "dstdomain no overlap", files: map[string]string{"squid.conf": "acl s dstdomain .example.com .example.org\n"}},
+		{name: "include of a missing file", files: map[string]string{"squid.conf": "include /nonexistent/extra.conf\n"}},
+		{name: "include of an empty glob", files: map[string]string{"squid.conf": "include conf.d/*.conf\n", "conf.d/README": "x\n"}},
+		{name: "include of a bad file", files: map[string]string{"squid.conf": "include conf.d/*.conf\n", "conf.d/a.conf": "cache_mem 1 furlongs\n"}},
+		{name: "include of a good file", files: map[string]string{"squid.conf": "include conf.d/*.conf\n", "conf.d/a.conf": "cache_mem 1 MB\n"}},
+		{name: "include loop", files: map[string]string{"squid.conf": "include squid.conf\n"}},
+		{name: "if without endif", files: map[string]string{"squid.conf": "if ${process_number} = 1\ncache_mem 1 MB\n"}},
+		{name: "else without if", files: map[string]string{"squid.conf": "else\n"}},
+		{name: "endif without if", files: map[string]string{"squid.conf": "endif\n"}},
+		{name: "if with a bad condition", files: map[string]string{"squid.conf": "if maybe\nendif\n"}},
+		{name: "if and else", files: map[string]string{"squid.conf": "if ${process_number} = 0\ncache_mem 1 MB\nelse\ncache_mem 1 furlongs\nendif\n"}},
+		{name: "unknown http_port option", files: map[string]string{"squid.conf": "http_port 3128 accel frobnicate\n"}},
+		{name: "defaultsite before accel", files: map[string]string{"squid.conf": "http_port 3128 defaultsite=www.example.com accel\n"}},
+		{name: "vhost without accel", files: map[string]string{"squid.conf": "http_port 3128 vhost\n"}},
+		{name: "http_port unresolvable host", files: map[string]string{"squid.conf": "http_port nosuchhost.invalid:3128 accel\n"}},
+		{name: "http_port localhost", files: map[string]string{"squid.conf": "http_port localhost:3128 accel\n"}},
+		{name: "http_port template", files: map[string]string{"squid.conf": "http_port ${HTTP_PORT}\n"}},
+		{name: "http_port zero", files: map[string]string{"squid.conf": "http_port 0\n"}},
+		{name: "http_port without host", files: map[string]string{"squid.conf": "http_port :3128\n"}},
+		{name: "https_port without certificate", files: map[string]string{"squid.conf": "https_port 8443 accel\n"}},
+		{name: "https_port", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem\n"}},
+		{name: "https_port key file", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/cert.pem tls-key=$TLS/key.pem\n"}},
+		{name: "https_port missing certificate", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=/nonexistent/cert.pem\n"}},
+		{name: "https_port certificate without key", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/cert.pem\n"}},
+		{name: "https_port key as certificate", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/key.pem\n"}},
+		{name: "https_port missing key", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/cert.pem tls-key=/nonexistent/key.pem\n"}},
+		{name: "https_port ssl-bump options", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem generate-host-certificates=on\n"}},
+		{name: "https_port dynamic_cert_mem_cache_size", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem dynamic_cert_mem_cache_size=4MB\n"}},
+		{name: "https_port require-proxy-header", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem require-proxy-header\n"}},
+		{name: "https_port openssl cert=", files: map[string]string{"squid.conf": "https_port 8443 accel cert=$TLS/combined.pem\n"},
+			differs: "cert= is the OpenSSL builds' name for tls-cert=, which cuttle reads as they do; Debian's GnuTLS build rejects it"},
+		{name: "refresh_pattern bad regex", files: map[string]string{"squid.conf": "refresh_pattern ( 0 20% 10\n"}},
+		{name: "refresh_pattern missing field", files: map[string]string{"squid.conf": "refresh_pattern . 0 20%\n"}},
+		{name: "refresh_pattern obsolete option", files: map[string]string{"squid.conf": "refresh_pattern . 0 20% 4320 ignore-no-cache\n"}},
+		{name: "cache_dir unknown type", files: map[string]string{"squid.conf": "cache_dir coss $DIR/spool 100\n"}},
+		{name: "cache_dir missing fan-out", files: map[string]string{"squid.conf": "cache_dir ufs $DIR/spool 100\n"}},
+		{name: "cache_dir", files: map[string]string{"squid.conf": "cache_dir ufs $DIR/spool 100 16 256\n"}},
+		{name: "logformat twice", files: map[string]string{"squid.conf": "logformat x %ts\nlogformat x %tr\n"}},
+		{name: "access_log unknown format", files: map[string]string{"squid.conf": "access_log stdio:$DIR/access.log nosuchformat\n"}},
+		{name: "visible_hostname without value", files: map[string]string{"squid.conf": "visible_hostname\n"}},
+		{name: "continuation at the end", files: map[string]string{"squid.conf": "visible_hostname a\nvisible_hostname b\\"}},
+		{name: "quoted values", files: map[string]string{"squid.conf": "configuration_includes_quoted_values on\nacl s dstdomain \"example.com\"\n"}},
+	}
+}
+
+// TestSquidDifferential runs Debian's squid -k parse and cuttle's parser
+// on every corpus file, as published and parse-ready, and on
+// squidVariants, and wants the same verdict: Squid's exit status is 1
+// exactly when cuttle reports an error.
+func TestSquidDifferential(t *testing.T) {
+	t.Parallel()
+	squid, err := exec.LookPath("squid")
+	if err != nil {
+		squid, err = exec.LookPath("/usr/sbin/squid")
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("squid is not installed: %v", err)
+		}
+		t.Skipf("squid is not installed: %v", err)
+	}
+	tls := tlsFiles("cert.pem", "cert", "key.pem", "key", "combined.pem", "combined")
+
+	t.Run("corpus", func(t *testing.T) {
+		t.Parallel()
+		dir, err := filepath.Abs(corpusDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range readCorpusVerdicts(t) {
+			t.Run(v.name, func(t *testing.T) {
+				t.Parallel()
+				compareWithSquid(t, squid, dir, v.name, "")
+			})
+		}
+	})
+	t.Run("variants", func(t *testing.T) {
+		t.Parallel()
+		for _, v := range squidVariants() {
+			t.Run(v.name, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				if err := os.Mkdir(filepath.Join(dir, "spool"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.CopyFS(filepath.Join(dir, "tls"), tls); err != nil {
+					t.Fatal(err)
+				}
+				for name, text := range v.files {
+					text = strings.NewReplacer("$DIR", dir, "$TLS", filepath.Join(dir, "tls")).Replace(text)
+					path := filepath.Join(dir, filepath.FromSlash(name))
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				compareWithSquid(t, squid, dir, "squid.conf", v.differs)
+			})
+		}
+	})
+}
+
+// compareWithSquid parses name in dir with squid and with cuttle.
+func compareWithSquid(t *testing.T, squid, dir, name, differs string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), squidTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, squid, "-k", "parse", "-f", name)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	squidExit := 0
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("squid -k parse -f %s: no answer within %v", name, squidTimeout)
+	case errors.As(err, &exitErr):
+		squidExit = exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("squid -k parse -f %s: %v", name, err)
+	}
+
+	_, perr := ParseFile(name, Options{FS: cwdFS(dir)})
+	cuttleExit := errExit(perr)
+	switch {
+	case differs != "" && cuttleExit == squidExit:
+		t.Errorf("ParseFile(%s) exit %d, the same as squid's; the known difference (%s) is gone", name, cuttleExit, differs)
+	case differs != "":
+		t.Logf("known difference: %s", differs)
+	case cuttleExit != squidExit:
+		t.Errorf("ParseFile(%s) = %v, exit %d; want exit %d as squid -k parse:\n%s",
+			name, perr, cuttleExit, squidExit, squidFindings(out))
+	}
+}
+
+// squidFindings keeps the lines of Squid's output that explain a verdict.
+func squidFindings(out []byte) string {
+	var b strings.Builder
+	for line := range strings.Lines(string(out)) {
+		if strings.Contains(line, "FATAL") || strings.Contains(line, "ERROR") ||
+			strings.Contains(line, "WARNING") || strings.Contains(line, "UPGRADE") ||
+			strings.Contains(line, "unrecognized") {
+			b.WriteString("    " + line)
+		}
+	}
+	return b.String()
+}
+
+// cwdFS reads the files a config names as the operating system does from
+// the current directory dir: relative names from dir, absolute names from
+// the root. (Options.FS sees both without their leading slash, so a name
+// is looked up in dir first, then in the root.)
+func cwdFS(dir string) fs.FS {
+	return overlayFS{upper: fstest.MapFS{}, lower: fallbackFS{os.DirFS(dir), os.DirFS("/")}}
+}
+
+// fallbackFS opens a name in first, or else in second.
+type fallbackFS struct{ first, second fs.FS }
+
+func (f fallbackFS) Open(name string) (fs.File, error) {
+	file, err := f.first.Open(name)
+	if err == nil {
+		return file, nil
+	}
+	return f.second.Open(name)
+}
