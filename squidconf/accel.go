@@ -171,7 +171,7 @@ func (p *parser) finishAccel() {
 	// Squid refuses a request buffer that cannot hold the largest request
 	// headers (configDoConfigure).
 	if noLimit(c.ClientRequestBufferMaxSize) <= noLimit(c.RequestHeaderMaxSize) && s.buffer != nil {
-		p.errorf(s.buffer, "client request buffer of %s cannot hold a request with %s of headers; change client_request_buffer_max_size or request_header_max_size",
+		p.errorf(s.buffer, "client_request_buffer_max_size (%s) must be larger than request_header_max_size (%s), or the buffer cannot hold the request headers",
 			formatLimit(c.ClientRequestBufferMaxSize), formatLimit(c.RequestHeaderMaxSize))
 	}
 	// Squid 5.7 warns about header limits that strain its String type.
@@ -203,7 +203,7 @@ func noLimit(n int64) uint64 { return uint64(n) }
 // formatLimit formats a size limit in bytes for a message.
 func formatLimit(n int64) string {
 	if n < 0 {
-		return "no limit"
+		return "none"
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

@@ -172,11 +172,11 @@ func TestLimits(t *testing.T) {
 			wantNotices: "squid.conf:1: reply_header_max_size: increasing reply_header_max_size beyond 65536 bytes makes Squid more vulnerable " +
 				"to denial-of-service attacks; configured value: 131072 bytes"},
 		{name: "headers larger than the buffer", src: "request_header_max_size 1 MB",
-			wantErr: "squid.conf:1: request_header_max_size: client request buffer of 524288 bytes cannot hold a request with 1048576 bytes of headers; " +
-				"change client_request_buffer_max_size or request_header_max_size"},
+			wantErr: "squid.conf:1: request_header_max_size: client_request_buffer_max_size (524288 bytes) must be larger than " +
+				"request_header_max_size (1048576 bytes), or the buffer cannot hold the request headers"},
 		{name: "headers without limit", src: "request_header_max_size none\nclient_request_buffer_max_size none",
-			wantErr: "squid.conf:2: client_request_buffer_max_size: client request buffer of no limit cannot hold a request with no limit of headers; " +
-				"change client_request_buffer_max_size or request_header_max_size"},
+			wantErr: "squid.conf:2: client_request_buffer_max_size: client_request_buffer_max_size (none) must be larger than " +
+				"request_header_max_size (none), or the buffer cannot hold the request headers"},
 		{name: "bad integer", src: "quick_abort_pct many", wantErr: "squid.conf:1: quick_abort_pct: invalid integer 'many'"},
 		{name: "integer too large", src: "max_filedescriptors 4294967296",
 			wantErr: "squid.conf:1: max_filedescriptors: integer value '4294967296' is larger than the type 'int'"},

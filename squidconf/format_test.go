@@ -10,16 +10,18 @@ import (
 	"time"
 )
 
-// canonicalDump is dump(cfg) without what Format cannot keep: positions
-// and notices. It clears them in cfg.
+// canonicalDump is dump(cfg) without what Format cannot keep: positions,
+// notices, and the difference between nil and empty lists. It clears
+// them in cfg.
 func canonicalDump(cfg *Config) string {
 	cfg.Notices = nil
-	clearPositions(reflect.ValueOf(cfg).Elem())
+	canonicalize(reflect.ValueOf(cfg).Elem())
 	return dump(cfg)
 }
 
-// clearPositions sets every Pos reachable from v to its zero value.
-func clearPositions(v reflect.Value) {
+// canonicalize sets every Pos reachable from v to its zero value and
+// every empty slice to nil.
+func canonicalize(v reflect.Value) {
 	if v.Type() == posType {
 		if v.CanSet() {
 			v.Set(reflect.Zero(posType))
@@ -29,15 +31,22 @@ func clearPositions(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
-			clearPositions(v.Elem())
+			canonicalize(v.Elem())
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
-			clearPositions(v.Field(i))
+			canonicalize(v.Field(i))
 		}
-	case reflect.Slice, reflect.Array:
+	case reflect.Slice:
+		if v.Len() == 0 && v.CanSet() {
+			v.Set(reflect.Zero(v.Type()))
+		}
 		for i := range v.Len() {
-			clearPositions(v.Index(i))
+			canonicalize(v.Index(i))
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			canonicalize(v.Index(i))
 		}
 	}
 }
