@@ -7,9 +7,8 @@ import (
 )
 
 // Pos is where a directive was read: the file name as given (or as found by
-// include) and the 1-based line number of the directive's first physical
-// line. (Squid's own messages give the last physical line of a line
-// continued with '\'.)
+// include) and the 1-based line number Squid reports for it, which for a
+// line continued with '\' is its last physical line.
 type Pos struct {
 	File string
 	Line int
@@ -119,6 +118,12 @@ type Config struct {
 	// matter) and notices (directives that have no effect in an
 	// accelerator). [Diagnostics] merges them with the errors.
 	Notices []Diagnostic
+
+	// Unapplied holds one warning per line of a directive that Config
+	// holds but cuttle does not apply yet (status "parsed" in the support
+	// table), so that nothing is dropped silently. It is kept apart from
+	// Notices; [Diagnostics] merges both.
+	Unapplied []Diagnostic
 
 	// Typed directives added for issue 3.
 

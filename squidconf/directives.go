@@ -101,14 +101,11 @@ func lookupDirective(name string) (canonical string, info directiveInfo, ok bool
 // from its status and note. name is the current name; d.name is the name
 // as written.
 func (p *parser) untyped(name string, info directiveInfo, d *directive) {
-	what := "'" + d.name + "'"
-	if d.name != name {
-		what += " (old name of '" + name + "')"
-	}
+	what := describe(name, d)
 	switch info.status {
 	case statusObsolete:
 		// Squid checks nothing: the line is dropped.
-		p.warnf(d.pos, "%s is obsolete: %s", what, info.note)
+		p.classified(SeverityWarning, d, what+" is obsolete: "+info.note)
 		return
 	case statusRemoved:
 		p.fail(d.file, d.pos, "", fmt.Errorf("unrecognized directive %s: %s", what, info.note))
@@ -119,16 +116,31 @@ func (p *parser) untyped(name string, info directiveInfo, d *directive) {
 	}
 	switch info.status {
 	case statusIgnored:
-		p.notef(d.pos, "%s has no effect in an accelerator: %s", what, info.note)
+		p.classified(SeverityNotice, d, what+" has no effect in an accelerator: "+info.note)
 	case statusNotNeeded:
-		p.notef(d.pos, "%s is not needed by cuttle: %s", what, info.note)
+		p.classified(SeverityNotice, d, what+" is not needed by cuttle: "+info.note)
 	case statusUnsupported:
-		p.warnf(d.pos, "%s is not supported by cuttle: %s", what, info.note)
+		p.classified(SeverityWarning, d, what+" is not supported by cuttle: "+info.note)
 	default:
 		// A typed status without a case in parser.typed: the table and
 		// the parser disagree, which TestDispatchClassified reports.
-		p.notef(d.pos, "%s is accepted but not applied by cuttle", what)
+		p.classified(SeverityNotice, d, what+" is accepted but not applied by cuttle")
 	}
+}
+
+// classified records the message of an untyped directive. The message
+// names the directive itself, so the Diagnostic has no Directive.
+func (p *parser) classified(sev Severity, d *directive, msg string) {
+	p.cfg.Notices = append(p.cfg.Notices, Diagnostic{Severity: sev, Pos: d.pos, Msg: msg, IncludedFrom: d.file.chain})
+}
+
+// describe names the directive of d: "'name'", or "'old' (old name of
+// 'name')".
+func describe(name string, d *directive) string {
+	if d.name == name {
+		return "'" + name + "'"
+	}
+	return "'" + d.name + "' (old name of '" + name + "')"
 }
 
 // checkValue checks the value of d as Squid would, reporting errors; it

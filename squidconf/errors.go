@@ -126,6 +126,7 @@ func Diagnostics(cfg *Config, err error) []Diagnostic {
 	}
 	if cfg != nil {
 		ds = append(ds, cfg.Notices...)
+		ds = append(ds, cfg.Unapplied...)
 	}
 	slices.SortStableFunc(ds, compareFileOrder)
 	return ds

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -35,9 +36,6 @@ func (c *Config) Format(w io.Writer) error {
 	if c.QuotedValues != f.quoted {
 		f.setQuoted(c.QuotedValues)
 	}
-	if f.err != nil {
-		return f.err
-	}
 	_, err := w.Write(f.buf.Bytes())
 	return err
 }
@@ -45,7 +43,8 @@ func (c *Config) Format(w io.Writer) error {
 // configPrinter prints some fields of Config.
 type configPrinter struct {
 	// fields are the names of the Config fields print writes; a test
-	// checks that every field of Config but Notices is in one list.
+	// checks that every field of Config but Notices and Unapplied (which
+	// are findings, not settings) is in one list.
 	fields []string
 	print  func(f *formatter, c *Config)
 }
@@ -378,6 +377,18 @@ func plain(s string) bool {
 	return s != "" && s[0] != '#' && !strings.ContainsAny(s, spaceChars+"\x00") && !hasMacro(s)
 }
 
+// regexWord reports whether s reads back as itself, written as is, as a
+// regular expression (scanner.nextRegex), where a backslash keeps the
+// next character, a space included.
+func regexWord(s string) bool {
+	if strings.ContainsAny(s, "\r\n\x00") || hasMacro(s) {
+		return false
+	}
+	sc := newScanner(s, false)
+	tok, ok := sc.nextRegex()
+	return ok && tok == s && sc.err == nil
+}
+
 // verbatim reports whether s reads back as itself as the rest of a line.
 func verbatim(s string) bool {
 	return s != "" && strings.Trim(s, spaceChars) == s && !strings.ContainsAny(s, "\r\n\x00") && !hasMacro(s)
@@ -395,9 +406,9 @@ func (t token) render(quoted bool) (string, bool) {
 	canQuote := !strings.ContainsRune(t.s, 0)
 	switch t.kind {
 	case tokRegex:
-		return t.s, plain(t.s)
+		return t.s, regexWord(t.s)
 	case tokRegexValue:
-		return t.s, plain(t.s) && !quote
+		return t.s, regexWord(t.s) && !quote
 	case tokQuotable:
 		if plain(t.s) && !quote {
 			return t.s, true
@@ -458,7 +469,12 @@ func renderLine(name string, toks []token, quoted bool) (string, bool) {
 		b.WriteByte(' ')
 		b.WriteString(s)
 	}
-	return b.String(), true
+	if line := b.String(); strings.TrimRight(line, spaceChars) == line {
+		return line, true
+	}
+	// A regular expression ending in an escaped space: the parser
+	// trims it from the end of the line.
+	return "", false
 }
 
 // line writes one directive line, switching quoted values on or off when
@@ -593,7 +609,7 @@ func formatDuration(v time.Duration, small bool, adjust func(time.Duration) time
 		return "0", true
 	}
 	for _, u := range durationUnits {
-		for _, n := range floatSpellings(float64(v) / float64(u.d)) {
+		for n := range floatSpellings(float64(v) / float64(u.d)) {
 			if s := n + " " + u.name; check(s) {
 				return s, true
 			}
@@ -602,19 +618,21 @@ func formatDuration(v time.Duration, small bool, adjust func(time.Duration) time
 	return "", false
 }
 
-// floatSpellings returns decimal spellings of x and of its nearest
+// floatSpellings yields decimal spellings of x, then of its nearest
 // neighbours, for values whose product with a unit rounds.
-func floatSpellings(x float64) []string {
-	if math.IsInf(x, 0) || math.IsNaN(x) {
-		return nil
+func floatSpellings(x float64) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if math.IsInf(x, 0) || math.IsNaN(x) || !yield(strconv.FormatFloat(x, 'f', -1, 64)) {
+			return
+		}
+		up, down := x, x
+		for range 4 {
+			up, down = math.Nextafter(up, math.Inf(1)), math.Nextafter(down, math.Inf(-1))
+			if !yield(strconv.FormatFloat(up, 'f', -1, 64)) || !yield(strconv.FormatFloat(down, 'f', -1, 64)) {
+				return
+			}
+		}
 	}
-	out := []string{strconv.FormatFloat(x, 'f', -1, 64)}
-	up, down := x, x
-	for range 4 {
-		up, down = math.Nextafter(up, math.Inf(1)), math.Nextafter(down, math.Inf(-1))
-		out = append(out, strconv.FormatFloat(up, 'f', -1, 64), strconv.FormatFloat(down, 'f', -1, 64))
-	}
-	return out
 }
 
 // logFormat writes a logformat line: the format is the rest of the line.
@@ -645,7 +663,7 @@ func (f *formatter) refreshPattern(rp RefreshPattern) {
 // formatPercent writes the percent field of refresh_pattern so that it
 // reads back as lmFactor and percent.
 func formatPercent(lmFactor float64, percent int) (string, bool) {
-	for _, s := range floatSpellings(lmFactor * 100) {
+	for s := range floatSpellings(lmFactor * 100) {
 		v, err := parseFloat(s)
 		if err == nil && v/100 == lmFactor && int(math.Max(math.Min(v, math.MaxInt32), math.MinInt32)) == percent {
 			return s + "%", true

@@ -11,10 +11,10 @@ import (
 )
 
 // canonicalDump is dump(cfg) without what Format cannot keep: positions,
-// notices, and the difference between nil and empty lists. It clears
+// notices and unapplied warnings, and the difference between nil and empty lists. It clears
 // them in cfg.
 func canonicalDump(cfg *Config) string {
-	cfg.Notices = nil
+	cfg.Notices, cfg.Unapplied = nil, nil
 	canonicalize(reflect.ValueOf(cfg).Elem())
 	return dump(cfg)
 }
@@ -85,7 +85,7 @@ func TestFormatFields(t *testing.T) {
 	ct := reflect.TypeFor[Config]()
 	for i := range ct.NumField() {
 		name := ct.Field(i).Name
-		if name == "Notices" {
+		if name == "Notices" || name == "Unapplied" {
 			continue
 		}
 		if n := printed[name]; n != 1 {
@@ -95,7 +95,7 @@ func TestFormatFields(t *testing.T) {
 		delete(printed, name)
 	}
 	for name := range printed {
-		if name != "Notices" {
+		if name != "Notices" && name != "Unapplied" {
 			t.Errorf("configPrinters names Config.%s, which does not exist", name)
 		}
 	}
@@ -205,6 +205,9 @@ func TestFormatErrors(t *testing.T) {
 		{name: "percent that does not read back",
 			cfg:  &Config{RefreshPatterns: []RefreshPattern{{Regex: ".", LMFactor: 0.2, Percent: 7}}},
 			want: "squidconf: format: refresh_pattern .: cannot write min 0s, percent 0.2, max 0s"},
+		{name: "regex ending in an escaped space",
+			cfg:  &Config{ACLs: []*ACL{{Name: "r", Type: "url_regex", Values: []string{`a\ `}}}},
+			want: `squidconf: format: acl: cannot write ["r" "url_regex" "a\\ "]`},
 		{name: "acl value naming a file in a regex acl",
 			cfg:  &Config{ACLs: []*ACL{{Name: "r", Type: "url_regex", Values: []string{`"x`}}}},
 			want: `squidconf: format: acl: cannot write ["r" "url_regex" "\"x"]`},
@@ -257,5 +260,60 @@ func TestFormatDuration(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("formatDuration(%d) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestFormatRoundTripCases formats configs that exercise the corners of
+// Format and parses them back.
+func TestFormatRoundTripCases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+	}{
+		{"built-in acl extended", "acl manager url_regex -i ^http://x/admin\nacl all src -n 10.0.0.0/8\nacl localhost src 10.1.1.1\n"},
+		{"regex acl without a first value", "acl a url_regex\nacl a url_regex -i x\nacl a url_regex y\n"},
+		{"flags after --", "acl a dstdomain -- .a.example\nacl a dstdomain -n .b.example\n"},
+		{"value that looks like a flag", "acl a dstdomain -- -i\n"},
+		{"header acl", "acl h req_header X-Foo -i ^a\nacl h req_header X-Foo b\n"},
+		{"groups", "acl a src 10.0.0.1\nacl g all-of a\nacl b src 10.0.0.2\nacl g all-of b a\nhttp_access allow g\n"},
+		{"group naming a later acl only", "acl g any-of\nacl a src 10.0.0.1\nacl g any-of a\n"},
+		{"acl file value", "acl d dstdomain \"list.txt\" .x.example\n"},
+		{"quoted acl values", "configuration_includes_quoted_values on\nacl d dstdomain '\"q.example' parameters(\"list.txt\")\n"},
+		{"literal parameters()", "acl d dstdomain parameters(x)\n"},
+		{"quoted logformat", "configuration_includes_quoted_values on\nlogformat q \" %ts \\t%ru \"\nlogformat r 'x'\n"},
+		{"logformat with a quote", "logformat q \"%ts\" %ru\naccess_log stdio:/x q !all\n"},
+		{"access_log forms", "logformat a=b %ts\naccess_log /l1 logformat=a=b all\naccess_log none all\naccess_log syslog:daemon.info common\n"},
+		{"header add and replace", "request_header_add X-A \"%>a v\" all\nrequest_header_add X-B plain\n" +
+			"reply_header_replace Server my server # not a comment\nrequest_header_access Cookie deny all\n" +
+			"request_header_access cookie allow all\nhttp_upgrade_request_protocols WebSocket allow all\n"},
+		{"auth", "auth_param basic program /usr/lib/squid/basic_ncsa_auth \"/etc/squid/pass wd\"\nauth_param basic children 5 startup=1\n" +
+			"auth_param basic realm Our Site\nauth_param basic credentialsttl 90 minutes\nauth_param digest nonce_max_duration 30 minutes\n" +
+			"auth_param digest nonce_max_count 5\nauth_param digest post_workaround on\nacl u proxy_auth REQUIRED\nhttp_access allow u\n"},
+		{"delay pools", "delay_pools 3\ndelay_class 1 2\ndelay_parameters 1 none 8000/-5\ndelay_access 1 allow all\ndelay_class 3 1\n" +
+			"delay_initial_bucket_level 75\n"},
+		{"replacement policies", "cache_dir ufs /a 100 16 256\ncache_replacement_policy heap LFUDA\ncache_dir rock /b 100\n" +
+			"cache_dir aufs /c 100 16 256\ncache_replacement_policy lru\nmemory_replacement_policy heap GDSF\n"},
+		{"times and sizes", "shutdown_lifetime 1.5 seconds\nread_timeout 90 seconds\nclient_lifetime 2 weeks\nnegative_ttl 0\n" +
+			"quick_abort_min -1 KB\nquick_abort_max 1 MB\nquick_abort_pct 80\nrange_offset_limit none all\nrange_offset_limit 1 MB\n" +
+			"reply_body_max_size 10 MB !all\nrequest_body_max_size 5 MB\nmaximum_object_size 1.5 GB\n"},
+		{"scalars", "workers 4\ncoredump_dir none\ncache_effective_user squid\ncache_effective_group squid\nvia off\n" +
+			"httpd_suppress_version_string on\nforwarded_for delete\nunique_hostname u.example\ndebug_options ALL,1 33,2\n" +
+			"logfile_rotate 3\ncache_swap_low 80\ncache_swap_high 85\nmax_filedescriptors 4096\nclient_ip_max_connections 10\n"},
+		{"deny_info", "acl a src 10.0.0.1\ndeny_info ERR_CUSTOM a\ndeny_info 303:http://example.com/ a\ndeny_info TCP_RESET A\n"},
+		{"refresh_pattern corners", "refresh_pattern +i -i 0 33.3% 10\nrefresh_pattern -i +i 5 1e3% 6 max-stale=60 ignore-no-cache\n"},
+		{"macros in values", "configuration_includes_quoted_values on\nvisible_hostname \"$\\{service_name}\"\nconfiguration_includes_quoted_values off\n"},
+		{"backslashes", "visible_hostname a\\\\ \nacl r url_regex a\\ b\\\\ \n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fsys := mapFS("list.txt", ".example.com\nwww.example.net\n")
+			cfg, err := parseSrc(tt.src, fsys, Options{})
+			if err != nil {
+				t.Fatalf("Parse(%q) = %v", tt.src, err)
+			}
+			checkFormatRoundTrip(t, tt.name, cfg, Options{FS: fsys})
+		})
 	}
 }

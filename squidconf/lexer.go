@@ -115,7 +115,8 @@ func (p *parser) readConfig(f fileFrame, src []byte) {
 		pending.WriteString(line)
 		logical := strings.TrimRight(pending.String(), spaceChars)
 		pending.Reset()
-		p.logicalLine(f, Pos{File: file, Line: start}, logical, &ifs)
+		// Squid names a continued line by its last physical line.
+		p.logicalLine(f, Pos{File: file, Line: lineno}, logical, &ifs)
 	}
 	if pending.Len() > 0 {
 		p.warnf(Pos{File: file, Line: start},

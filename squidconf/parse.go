@@ -111,10 +111,11 @@ func (p *parser) report(sev Severity, pos Pos, directive, msg string) {
 		Directive: directive, Msg: msg, IncludedFrom: p.chains[pos.File]})
 }
 
-// notef records a notice at pos: something harmless, such as a directive
-// that has no effect in an accelerator.
-func (p *parser) notef(pos Pos, format string, args ...any) {
-	p.report(SeverityNotice, pos, "", fmt.Sprintf(format, args...))
+// reportDirective records a warning or notice about d, with the include
+// lines that led to it.
+func (p *parser) reportDirective(sev Severity, d *directive, msg string) {
+	p.cfg.Notices = append(p.cfg.Notices, Diagnostic{Severity: sev, Pos: d.pos,
+		Directive: d.name, Msg: msg, IncludedFrom: d.file.chain})
 }
 
 // warnf records a warning at pos: something Squid warns about or that
@@ -144,12 +145,12 @@ func (p *parser) error(d *directive, err error) {
 
 // notice records a notice about d (see [parser.notef]).
 func (p *parser) notice(d *directive, format string, args ...any) {
-	p.report(SeverityNotice, d.pos, d.name, fmt.Sprintf(format, args...))
+	p.reportDirective(SeverityNotice, d, fmt.Sprintf(format, args...))
 }
 
 // warn records a warning about d (see [parser.warnf]).
 func (p *parser) warn(d *directive, format string, args ...any) {
-	p.report(SeverityWarning, d.pos, d.name, fmt.Sprintf(format, args...))
+	p.reportDirective(SeverityWarning, d, fmt.Sprintf(format, args...))
 }
 
 // directive parses one logical line that is neither a statement nor an
@@ -170,10 +171,29 @@ func (p *parser) directive(f fileFrame, pos Pos, line string) {
 		// knownDirectives gives every name typed handles a typed status
 		// (TestDispatchClassified).
 		p.untyped(canonical, info, d)
+	} else if info.status == statusParsed && len(p.errs) == nerr {
+		// Nothing is dropped silently: a line Config holds but cuttle
+		// does not apply yet is reported, apart from Notices.
+		p.cfg.Unapplied = append(p.cfg.Unapplied, Diagnostic{
+			Severity:     SeverityWarning,
+			Pos:          d.pos,
+			Directive:    canonical,
+			Msg:          aliasNote(canonical, d) + "read but not applied by cuttle yet: " + info.note,
+			IncludedFrom: d.file.chain,
+		})
 	}
 	if d.sc.err != nil && len(p.errs) == nerr {
 		p.error(d, d.sc.err)
 	}
+}
+
+// aliasNote is "'old' is the old name of 'name'; " for a directive written
+// with an old name, and "" otherwise.
+func aliasNote(name string, d *directive) string {
+	if d.name == name {
+		return ""
+	}
+	return "'" + d.name + "' is the old name of '" + name + "'; "
 }
 
 // typed parses the directives that Config holds. It reports whether name

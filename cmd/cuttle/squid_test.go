@@ -233,7 +233,9 @@ func startSquid(t *testing.T, bin, dir string, originPort int) *sideProxy {
 	}
 	// A safety net only: the test stops Squid itself long before.
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
-	cmd := exec.CommandContext(ctx, bin, "-N", "-f", conf)
+	// A service name of its own keeps its shared memory apart from any
+	// other squid on the machine, such as the parse runs of squidconf tests.
+	cmd := exec.CommandContext(ctx, bin, "-n", fmt.Sprintf("cuttlesbs%d", os.Getpid()), "-N", "-f", conf)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// Its own process group, so that a kill also reaches any helper.
