@@ -110,7 +110,7 @@ func TestFormat(t *testing.T) {
 	}{
 		{name: "defaults", src: "",
 			want: "access_log stdio:/var/log/squid/access.log squid\n"},
-		{name: "scalars", src: "cache_mem 64 MB\nmaximum_object_size none\nshutdown_lifetime 1500 milliseconds\n" +
+		{name: "scalars", src: "cache_mem 64 MB\nmaximum_object_size none\nshutdown_lifetime 1.5 seconds\n" +
 			"strip_query_terms off\npid_filename none\nvisible_hostname cdn.example.com\n",
 			want: "cache_mem 67108864 bytes\nmaximum_object_size none\naccess_log stdio:/var/log/squid/access.log squid\n" +
 				"visible_hostname cdn.example.com\npid_filename none\nshutdown_lifetime 1 seconds\nstrip_query_terms off\n"},

@@ -252,9 +252,7 @@ func (p *parser) typed(name string, d *directive) bool {
 			c.PidFilename = ""
 		}
 	case "shutdown_lifetime":
-		if v, ok := p.parseTime(d, false); ok {
-			c.ShutdownLifetime = v.Truncate(time.Second)
-		}
+		p.parseSecondsDirective(d, &c.ShutdownLifetime)
 	case "strip_query_terms":
 		p.parseOnOffDirective(d, &c.StripQueryTerms)
 	case "collapsed_forwarding":

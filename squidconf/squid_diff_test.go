@@ -41,6 +41,8 @@ func squidVariants() []squidVariant {
 		{name: "size not a number", files: map[string]string{"squid.conf": "maximum_object_size abc KB\n"}},
 		{name: "time unit missing", files: map[string]string{"squid.conf": "shutdown_lifetime 5\n"}},
 		{name: "time unit unknown", files: map[string]string{"squid.conf": "shutdown_lifetime 5 fortnights\n"}},
+		{name: "time unit too small", files: map[string]string{"squid.conf": "shutdown_lifetime 1500 milliseconds\n"}},
+		{name: "time continued over lines", files: map[string]string{"squid.conf": "cache_mem 64 \\\n  furlongs\n"}},
 		{name: "time unit given", files: map[string]string{"squid.conf": "shutdown_lifetime 5 seconds\nconnect_timeout 1 minute\n"}},
 		{name: "unknown directive", files: map[string]string{"squid.conf": "frobnicate on\n"}},
 		{name: "misspelt directive", files: map[string]string{"squid.conf": "cache_memory 64 MB\n"}},
