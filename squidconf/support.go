@@ -77,8 +77,8 @@ func supportTable() string {
 	b.WriteString("<!-- Generated from squidconf/directives_table.go by TestREADMESupportTable;\n" +
 		"     go test ./squidconf -run TestREADMESupportTable -update rewrites it. -->\n\n")
 	fmt.Fprintf(&b, "cuttle knows the %d directive names of Squid 3.1 to 6 (old names included) and "+
-		"says what it does with each: `cuttle -k parse` prints the note of every untyped directive "+
-		"with its line.\n\n", len(rows))
+		"says what it does with each: `cuttle -k parse` prints the note of every directive it does not apply in full "+
+		"(parsed but not applied, ignored, unsupported, obsolete...), with its line.\n\n", len(rows))
 	b.WriteString("| status | names | meaning |\n|---|---:|---|\n")
 	for s := statusApplied; s <= statusRemoved; s++ {
 		fmt.Fprintf(&b, "| %s | %d | %s |\n", s, counts[s], statusMeanings[s])
