@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,8 +73,20 @@ type sideProxy struct {
 
 // diag is what to show when the server misbehaves.
 func (p *sideProxy) diag() string {
-	cl, _ := os.ReadFile(p.cacheLog)
-	return fmt.Sprintf("%s output:\n%s\n%s cache.log:\n%s", p.name, p.out.String(), p.name, cl)
+	cl, err := os.ReadFile(p.cacheLog)
+	state := "running"
+	select {
+	case <-p.exited:
+		state = "exited"
+	default:
+	}
+	var files []string
+	if entries, err := os.ReadDir(filepath.Dir(p.cacheLog)); err == nil {
+		for _, e := range entries {
+			files = append(files, e.Name())
+		}
+	}
+	return fmt.Sprintf("%s (%s) output:\n%s\n%s cache.log (%v):\n%s\nfiles: %v", p.name, state, p.out.String(), p.name, err, cl, files)
 }
 
 // sideConf is the squid.conf both servers get: only the port and the paths
@@ -330,7 +343,8 @@ func waitAccepting(t *testing.T, p *sideProxy, deadline time.Time) {
 	for {
 		// cuttle logs to stderr when it cannot open cache_log.
 		b, _ := os.ReadFile(p.cacheLog)
-		if bytes.Contains(b, accepting) || strings.Contains(p.out.String(), string(accepting)) {
+		said := bytes.Contains(b, accepting) || strings.Contains(p.out.String(), string(accepting))
+		if said && listening(p.base) {
 			return
 		}
 		select {
@@ -342,6 +356,28 @@ func waitAccepting(t *testing.T, p *sideProxy, deadline time.Time) {
 			t.Fatalf("%s did not accept connections in time\n%s", p.name, p.diag())
 		}
 	}
+}
+
+// listening reports whether the kernel shows a listening socket on the
+// port of base ("http://127.0.0.1:PORT"). It reads /proc/net/tcp rather
+// than connecting, which would add a line to the access logs.
+func listening(base string) bool {
+	port, err := strconv.Atoi(base[strings.LastIndexByte(base, ':')+1:])
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return true // no procfs: rely on the log line alone
+	}
+	want := fmt.Sprintf("0100007F:%04X", port)
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[1] == want && f[3] == "0A" { // 0A: TCP_LISTEN
+			return true
+		}
+	}
+	return false
 }
 
 // runSideSteps sends the sequence to p and records every attempt.
