@@ -601,6 +601,10 @@ func (p *parser) parseHeaderAdd(d *directive, dst *[]HeaderAdd) {
 		p.errorf(d, "missing value for header %s", name)
 		return
 	}
+	// Squid compiles a quoted value as a logformat format.
+	if quoted && !p.checkFormat(d, value) {
+		return
+	}
 	refs, ok := p.parseACLRefs(d)
 	if !ok {
 		return

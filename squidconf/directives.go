@@ -1,6 +1,10 @@
 package squidconf
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"net"
+)
 
 // status says what cuttle does with a directive Squid knows. The table
 // [knownDirectives] gives each name one status and one note; the parser's
@@ -65,6 +69,9 @@ const (
 	checkKB                            // a size, KB without a unit
 	checkAccess                        // allow|deny [!]acl ...
 	checkKeyedAccess                   // a word, then allow|deny [!]acl ...
+	checkAddress                       // an IP address or a host name that resolves
+	checkAddressList                   // checkAddress for every word (none is fine)
+	checkACLAddress                    // checkAddress, then [!]acl ...
 )
 
 // directiveInfo describes one name of [knownDirectives].
@@ -164,8 +171,55 @@ func (p *parser) checkValue(check valueCheck, d *directive) bool {
 		_, ok = p.parseAccessRule(d)
 	case checkAccess:
 		_, ok = p.parseAccessRule(d)
+	case checkAddress, checkACLAddress:
+		tok, found := d.sc.next()
+		if !found {
+			p.error(d, errMissingValue)
+			return false
+		}
+		if err := p.resolveAddress(tok); err != nil {
+			p.error(d, err)
+			return false
+		}
+		ok = true
+		if check == checkACLAddress {
+			_, ok = p.parseACLRefs(d)
+		}
+	case checkAddressList:
+		for {
+			tok, found := d.sc.next()
+			if !found {
+				break
+			}
+			if err := p.resolveAddress(tok); err != nil {
+				p.error(d, err)
+				return false
+			}
+		}
+		ok = true
 	default:
 		ok = true
 	}
 	return ok
+}
+
+// resolveAddress checks an address value as Squid's parse_address does:
+// any_addr, no_addr, full_mask, an IP address (without brackets) or a
+// host name that resolves, which Squid looks up when it reads the line.
+func (p *parser) resolveAddress(tok string) error {
+	switch tok {
+	case "any_addr", "no_addr", "full_mask":
+		return nil
+	}
+	if net.ParseIP(tok) != nil {
+		return nil
+	}
+	addrs, err := p.opts.lookupHost(tok)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no addresses")
+	}
+	if err != nil {
+		return fmt.Errorf("invalid IP address or domain name '%s' (%v)", tok, lookupFailure(err))
+	}
+	return nil
 }

@@ -46,6 +46,10 @@ func (p *parser) parseLogFormat(d *directive) {
 		p.warn(d, "logformat %s is already defined. Ignoring.", name)
 		return
 	}
+	// Squid compiles the format of a new name only.
+	if !p.checkFormat(d, format) {
+		return
+	}
 	p.logFormats[name] = true
 	p.cfg.LogFormats = append(p.cfg.LogFormats, LogFormat{Pos: d.pos, Name: name, Format: format})
 }

@@ -2,6 +2,8 @@ package squidconf
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -52,6 +54,16 @@ func (p *parser) parseHTTPPort(d *directive, tls bool) {
 		if err := p.checkCert(hp.Certs[i]); err != nil {
 			p.error(d, err)
 			return
+		}
+	}
+	if len(hp.Certs) > 0 {
+		// Squid loads the client CAs only for a port with a TLS context.
+		if file, ok := clientCAFile(hp.Options); ok {
+			if err := p.checkClientCA(file); err != nil {
+				p.error(d, err)
+				return
+			}
+			p.notice(d, "Squid's GnuTLS builds (Debian's) cannot load tls-clientca= and refuse the port; the OpenSSL builds accept it")
 		}
 	}
 	if tls {
@@ -296,6 +308,52 @@ func (p *parser) checkCert(c TLSCert) error {
 			return fmt.Errorf("certificate '%s' (holding its key too, as no tls-key= follows): %s", c.CertFile, msg)
 		}
 		return fmt.Errorf("certificate '%s' with key '%s': %s", c.CertFile, c.KeyFile, msg)
+	}
+	return nil
+}
+
+// clientCAFile returns the file of the last tls-clientca= (or OpenSSL
+// clientca=) option of a port.
+func clientCAFile(opts []string) (file string, ok bool) {
+	for _, opt := range opts {
+		name, value, hasValue := strings.Cut(opt, "=")
+		if hasValue && (name == "tls-clientca" || name == "clientca") {
+			file, ok = value, true
+		}
+	}
+	return file, ok
+}
+
+// checkClientCA loads the tls-clientca= file of a port as Squid does when
+// it opens the port: it must hold PEM certificates, and each must be a CA
+// certificate (a certificate whose basic constraints say it is not a CA
+// can never verify a client).
+func (p *parser) checkClientCA(file string) error {
+	data, err := p.opts.readFile(file)
+	if err != nil {
+		return fmt.Errorf("unable to read client CAs from file '%s': %v", file, unwrapPathError(err))
+	}
+	n := 0
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return fmt.Errorf("unable to read client CAs from file '%s': %v", file, strings.TrimPrefix(err.Error(), "x509: "))
+		}
+		if cert.BasicConstraintsValid && !cert.IsCA {
+			return fmt.Errorf("client CA file '%s' holds a certificate that is not a CA: %s", file, cert.Subject)
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("unable to read client CAs from file '%s': no PEM certificate in it", file)
 	}
 	return nil
 }

@@ -20,7 +20,8 @@ const squidTimeout = 10 * time.Second
 // squid.conf and the files it names, all written to one directory, which
 // is the current directory of both parsers. "$DIR" in a file stands for
 // that directory and "$TLS" for the directory of the test certificate:
-// cert.pem, key.pem and combined.pem (both).
+// cert.pem, key.pem, combined.pem (both) and leaf.pem (a certificate
+// that is not a CA).
 type squidVariant struct {
 	name  string
 	files map[string]string
@@ -122,6 +123,57 @@ func squidVariants() []squidVariant {
 		{name: "visible_hostname without value", files: map[string]string{"squid.conf": "visible_hostname\n"}},
 		{name: "continuation at the end", files: map[string]string{"squid.conf": "visible_hostname a\nvisible_hostname b\\"}},
 		{name: "quoted values", files: map[string]string{"squid.conf": "configuration_includes_quoted_values on\nacl s dstdomain \"example.com\"\n"}},
+		{name: "logformat unknown code", files: map[string]string{"squid.conf": "logformat x %ts %zz\n"}},
+		{name: "logformat unknown code in a redefinition", files: map[string]string{"squid.conf": "logformat x %ts\nlogformat x %zz\nlogformat squid %zz\n"}},
+		{name: "logformat percent at the end", files: map[string]string{"squid.conf": "logformat x %ts %\n"}},
+		{name: "logformat code after its argument", files: map[string]string{"squid.conf": "logformat x %>{Host}h\n"}},
+		{name: "logformat empty header name", files: map[string]string{"squid.conf": "logformat x %>h{}\n"}},
+		{name: "logformat header element without name", files: map[string]string{"squid.conf": "logformat x %{:foo}>h\n"}},
+		{name: "logformat note without name", files: map[string]string{"squid.conf": "logformat x %{:x}note\n"}},
+		{name: "logformat zero after minus only", files: map[string]string{"squid.conf": "logformat x %0-ts\n"}},
+		{name: "logformat unknown namespace code", files: map[string]string{"squid.conf": "logformat x %adapt::bogus\n"}},
+		{name: "logformat http:: percent", files: map[string]string{"squid.conf": "logformat x %http::%\n"}},
+		{name: "logformat PROXY protocol TLV out of range", files: map[string]string{"squid.conf": "logformat x %proxy_protocol::>h{256}\n"}},
+		{name: "logformat PROXY protocol unknown pseudo header", files: map[string]string{"squid.conf": "logformat x %proxy_protocol::>h{:bogus}\n"}},
+		{name: "logformat of the predefined formats", files: map[string]string{"squid.conf": "" +
+			"logformat s %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt\n" +
+			"logformat c %>a %[ui %[un [%tl] \"%rm %ru HTTP/%rv\" %>Hs %<st %Ss:%Sh\n" +
+			"logformat cb %>a %[ui %[un [%tl] \"%rm %ru HTTP/%rv\" %>Hs %<st \"%{Referer}>h\" \"%{User-Agent}>h\" %Ss:%Sh\n" +
+			"logformat r %ts.%03tu %>a %{Referer}>h %ru\n" +
+			"logformat u %>a [%tl] \"%{User-Agent}>h\"\n" +
+			"logformat timing %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt %<A %{Host}>h \"%{User-Agent}>h\"\n"}},
+		{name: "logformat modifiers and arguments", files: map[string]string{"squid.conf": "" +
+			"logformat m %\"ru %[un %#ru %/ru %'ru %-10.3tr %.3ts %.ts %03>Hs %>h{Host} %{Host:;x}>h %{%H}tl %% %%zz %{a}note %{a:}note\n" +
+			"logformat n %adapt::sum_trs %{svc}adapt::all_trs %icap::tt %icap::<service_name %proxy_protocol::>h{224} %proxy_protocol::>h{:src_addr}\n" +
+			"logformat o %tsX %http::>a %>ha %SRC %DATA %err_code/%err_detail %master_xaction %transport::>connection_id %>eui %credentials\n" +
+			"logformat p %rp %Hs %>v %oa %rG %{X}ts{Y} %>h{X}{Y}\n"}},
+		{name: "logformat OpenSSL code", files: map[string]string{"squid.conf": "logformat x %ssl::>sni\n"},
+			differs: "ssl:: codes are known to Squid's OpenSSL builds, which cuttle follows with a notice; Debian's GnuTLS build refuses them"},
+		{name: "request_header_add unknown code", files: map[string]string{"squid.conf": "request_header_add X-A \"%>a %zz\" all\n"}},
+		{name: "reply_header_add unknown code", files: map[string]string{"squid.conf": "reply_header_add X-A \"%zz\" all\n"}},
+		{name: "request_header_add percent at the end", files: map[string]string{"squid.conf": "request_header_add X-A \"100%\" all\n"}},
+		{name: "request_header_add codes", files: map[string]string{"squid.conf": "request_header_add X-A \"%>a %% %{Host}>h\" all\n" +
+			"request_header_add X-B 100% all\nrequest_header_add X-C %zz all\n"}},
+		{name: "note with percent values", files: map[string]string{"squid.conf": "note a \"%zz\"\nnote b bar%\n"}},
+		{name: "tcp_outgoing_address unresolvable", files: map[string]string{"squid.conf": "tcp_outgoing_address nosuchhost.invalid\n"}},
+		{name: "tcp_outgoing_address undefined acl", files: map[string]string{"squid.conf": "tcp_outgoing_address 10.0.0.1 nosuchacl\n"}},
+		{name: "tcp_outgoing_address", files: map[string]string{"squid.conf": "tcp_outgoing_address 10.0.0.1 all\n" +
+			"tcp_outgoing_address localhost !all\ntcp_outgoing_address any_addr\ntcp_outgoing_address ::1\n"}},
+		{name: "tcp_outgoing_address without value", files: map[string]string{"squid.conf": "tcp_outgoing_address\n"}},
+		{name: "udp_incoming_address unresolvable", files: map[string]string{"squid.conf": "udp_incoming_address nosuchhost.invalid\n"}},
+		{name: "udp_outgoing_address unresolvable", files: map[string]string{"squid.conf": "udp_outgoing_address nosuchhost.invalid\n"}},
+		{name: "snmp_incoming_address unresolvable", files: map[string]string{"squid.conf": "snmp_incoming_address nosuchhost.invalid\n"}},
+		{name: "snmp_outgoing_address unresolvable", files: map[string]string{"squid.conf": "snmp_outgoing_address nosuchhost.invalid\n"}},
+		{name: "wccp2_router unresolvable", files: map[string]string{"squid.conf": "wccp2_router 10.0.0.1 nosuchhost.invalid\n"}},
+		{name: "udp_incoming_address in brackets", files: map[string]string{"squid.conf": "udp_incoming_address [::1]\n"}},
+		{name: "address directives", files: map[string]string{"squid.conf": "udp_incoming_address no_addr\nudp_outgoing_address full_mask\n" +
+			"snmp_incoming_address localhost\nwccp2_address 10.0.0.1\nwccp2_router\n"}},
+		{name: "https_port tls-clientca not a CA", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem tls-clientca=$TLS/leaf.pem\n"}},
+		{name: "https_port tls-clientca a key", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem tls-clientca=$TLS/key.pem\n"}},
+		{name: "https_port tls-clientca missing", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem tls-clientca=/nonexistent/ca.pem\n"}},
+		{name: "http_port tls-clientca without TLS", files: map[string]string{"squid.conf": "http_port 3128 accel tls-clientca=$TLS/leaf.pem\n"}},
+		{name: "https_port tls-clientca", files: map[string]string{"squid.conf": "https_port 8443 accel tls-cert=$TLS/combined.pem tls-clientca=$TLS/cert.pem\n"},
+			differs: "Squid 5.7's GnuTLS build cannot load client CAs and refuses any tls-clientca=; the OpenSSL builds load a CA file"},
 	}
 }
 
@@ -141,7 +193,7 @@ func TestSquidDifferential(t *testing.T) {
 		}
 		t.Skipf("squid is not installed: %v", err)
 	}
-	tls := tlsFiles("cert.pem", "cert", "key.pem", "key", "combined.pem", "combined")
+	tls := tlsFiles("cert.pem", "cert", "key.pem", "key", "combined.pem", "combined", "leaf.pem", "leaf")
 
 	t.Run("corpus", func(t *testing.T) {
 		t.Parallel()

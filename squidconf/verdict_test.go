@@ -20,6 +20,7 @@ func tlsFiles(pairs ...string) fstest.MapFS {
 		"combined": "example.com.pem",
 		"cert":     "example.net.pem",
 		"key":      "example.net.key",
+		"leaf":     "leaf.pem",
 	}
 	m := fstest.MapFS{}
 	for i := 0; i+1 < len(pairs); i += 2 {
