@@ -1,70 +1,9 @@
 package squidconf
 
 import (
-	"reflect"
 	"testing"
 	"time"
 )
-
-func TestAccelDefaults(t *testing.T) {
-	t.Parallel()
-	cfg, err := Parse("empty.conf", nil, Options{})
-	if err != nil {
-		t.Fatalf("Parse(empty) = %v, want no error", err)
-	}
-	tests := []struct {
-		name      string
-		got, want any
-	}{
-		{"NegativeTTL", cfg.NegativeTTL, time.Duration(0)},
-		{"MaxStale", cfg.MaxStale, 7 * 24 * time.Hour},
-		{"RangeOffsetLimit", cfg.RangeOffsetLimit, []SizeLimit(nil)},
-		{"QuickAbortMin", cfg.QuickAbortMin, int64(16 << 10)},
-		{"QuickAbortMax", cfg.QuickAbortMax, int64(16 << 10)},
-		{"QuickAbortPct", cfg.QuickAbortPct, 95},
-		{"CacheReplacementPolicy", cfg.CacheReplacementPolicy, "lru"},
-		{"MemoryReplacementPolicy", cfg.MemoryReplacementPolicy, "lru"},
-		{"CacheSwapLow", cfg.CacheSwapLow, 90},
-		{"CacheSwapHigh", cfg.CacheSwapHigh, 95},
-		{"DenyInfo", cfg.DenyInfo, []DenyInfo(nil)},
-		{"LogfileRotate", cfg.LogfileRotate, 0},
-		{"DebugOptions", cfg.DebugOptions, "ALL,1"},
-		{"UniqueHostname", cfg.UniqueHostname, ""},
-		{"ForwardedFor", cfg.ForwardedFor, "on"},
-		{"FollowXForwardedFor", cfg.FollowXForwardedFor, []AccessRule(nil)},
-		{"Via", cfg.Via, true},
-		{"HTTPDSuppressVersionString", cfg.HTTPDSuppressVersionString, false},
-		{"ReadTimeout", cfg.ReadTimeout, 15 * time.Minute},
-		{"RequestTimeout", cfg.RequestTimeout, 5 * time.Minute},
-		{"ConnectTimeout", cfg.ConnectTimeout, time.Minute},
-		{"PeerConnectTimeout", cfg.PeerConnectTimeout, 30 * time.Second},
-		{"ClientLifetime", cfg.ClientLifetime, 24 * time.Hour},
-		{"ServerIdlePconnTimeout", cfg.ServerIdlePconnTimeout, time.Minute},
-		{"ClientIdlePconnTimeout", cfg.ClientIdlePconnTimeout, 2 * time.Minute},
-		{"RequestHeaderMaxSize", cfg.RequestHeaderMaxSize, int64(64 << 10)},
-		{"ReplyHeaderMaxSize", cfg.ReplyHeaderMaxSize, int64(64 << 10)},
-		{"ClientRequestBufferMaxSize", cfg.ClientRequestBufferMaxSize, int64(512 << 10)},
-		{"RequestBodyMaxSize", cfg.RequestBodyMaxSize, int64(0)},
-		{"ReplyBodyMaxSize", cfg.ReplyBodyMaxSize, []SizeLimit(nil)},
-		{"ClientIPMaxConnections", cfg.ClientIPMaxConnections, -1},
-		{"MaxFiledescriptors", cfg.MaxFiledescriptors, 0},
-		{"DelayPools", cfg.DelayPools, []DelayPool(nil)},
-		{"DelayInitialBucketLevel", cfg.DelayInitialBucketLevel, 50},
-		{"AuthSchemes", cfg.AuthSchemes, []AuthScheme(nil)},
-		{"AuthenticateTTL", cfg.AuthenticateTTL, time.Hour},
-		{"Workers", cfg.Workers, 1},
-		{"CoredumpDir", cfg.CoredumpDir, ""},
-		{"CacheEffectiveUser", cfg.CacheEffectiveUser, "proxy"},
-		{"CacheEffectiveGroup", cfg.CacheEffectiveGroup, ""},
-		{"HTTPUpgradeRequestProtocols", cfg.HTTPUpgradeRequestProtocols, []KeyedAccess(nil)},
-		{"Notices", len(cfg.Notices), 0},
-	}
-	for _, tt := range tests {
-		if !reflect.DeepEqual(tt.got, tt.want) {
-			t.Errorf("Parse(empty).%s = %#v, want %#v", tt.name, tt.got, tt.want)
-		}
-	}
-}
 
 func TestTimeouts(t *testing.T) {
 	t.Parallel()
