@@ -90,6 +90,16 @@ type Handler struct {
 	statusNoStoreM, statusDenied []string
 
 	states sync.Pool // of *txState
+
+	// tiers is Store when it can say which tier served a hit (TCP_HIT
+	// versus TCP_MEM_HIT), else nil.
+	tiers tierGetter
+}
+
+// tierGetter is the optional power of a store to report the tier of a hit
+// ([store.Tiered] has it).
+type tierGetter interface {
+	GetTier(ctx context.Context, key string) (*store.Object, store.Tier, error)
 }
 
 // New validates opts and returns a Handler.
@@ -111,6 +121,7 @@ func New(opts Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.states.New = func() any { return new(txState) }
+	h.tiers, _ = opts.Store.(tierGetter)
 	if h.errorLog == nil {
 		h.errorLog = log.Default()
 	}
@@ -346,10 +357,8 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 	var obj *store.Object
 	var tier store.Tier = store.TierMemory
 	var err error
-	if ts, ok := h.opts.Store.(interface {
-		GetTier(context.Context, string) (*store.Object, store.Tier, error)
-	}); ok {
-		obj, tier, err = ts.GetTier(ctx, tx.url)
+	if h.tiers != nil {
+		obj, tier, err = h.tiers.GetTier(ctx, tx.url)
 	} else {
 		obj, err = h.opts.Store.Get(ctx, tx.url)
 	}
