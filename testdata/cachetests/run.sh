@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the public HTTP caching test suite (npm: http-cache-tests) through
+# cuttle in accelerator mode and scores it (score.mjs). Everything listens on
+# 127.0.0.1; everything started here is stopped by PID on exit.
+#
+#   testdata/cachetests/run.sh            # print the score
+#   testdata/cachetests/run.sh --check    # and fail below testdata/cachetests/baseline
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+shim=${CACHE_TESTS_SHIM:-$repo/../shared/cache-tests/loopback-listen.mjs}
+work=${CACHE_TESTS_WORK:-/tmp/cuttle-cache-tests}
+version=0.4.5
+origin_port=${CACHE_TESTS_ORIGIN_PORT:-18701}
+proxy_port=${CACHE_TESTS_PROXY_PORT:-18702}
+
+mkdir -p "$work"
+if [ ! -f "$work/node_modules/http-cache-tests/package.json" ]; then
+  (cd "$work" && npm install --silent --no-audit --no-fund "http-cache-tests@$version" >/dev/null)
+fi
+suite=$work/node_modules/http-cache-tests
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# The origin (the suite's own server), pinned to loopback by the shim.
+(cd "$suite" && exec env NODE_OPTIONS="--import $shim" npm_config_protocol=http npm_config_port="$origin_port" \
+  npm_config_pidfile="$work/origin.pid" node server/server.mjs) \
+  >"$work/origin.log" 2>&1 &
+pids+=($!)
+
+go build -o "$work/cuttle" "$repo/cmd/cuttle"
+cat >"$work/squid.conf" <<CONF
+http_port 127.0.0.1:$proxy_port accel defaultsite=127.0.0.1:$proxy_port vhost
+cache_peer 127.0.0.1 parent $origin_port 0 no-query originserver name=origin login=PASSTHRU
+http_access allow localhost
+http_access deny all
+cache_mem 64 MB
+visible_hostname cache-tests
+access_log stdio:$work/access.log squid
+cache_log $work/cache.log
+pid_filename none
+shutdown_lifetime 1 seconds
+CONF
+"$work/cuttle" -N -f "$work/squid.conf" >"$work/cuttle.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 200); do
+  if curl -s -o /dev/null "http://127.0.0.1:$origin_port/" && curl -s -o /dev/null "http://127.0.0.1:$proxy_port/"; then
+    break
+  fi
+  sleep 0.05
+done
+
+(cd "$suite" && npm_package_config_id="" npm_config_base="http://127.0.0.1:$proxy_port" timeout 600 node --no-warnings cli.mjs) >"$work/results.json"
+baseline=()
+[ "${1:-}" = "--check" ] && baseline=("$here/baseline")
+node "$here/score.mjs" "$suite" "$work/results.json" "${baseline[@]}"
