@@ -52,6 +52,10 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	responseTime := h.now()
 	removeHopByHop(res.Header)
 
+	if !safeMethod(req.Method) && res.StatusCode < 400 {
+		h.invalidate(ctx, tx, res.Header)
+	}
+
 	resCC := ParseCacheControl(res.Header)
 	lifetime, _ := FreshnessLifetime(res.StatusCode, res.Header, resCC, tx.url, h.opts.RefreshPatterns, responseTime)
 	storable := Storable(req, res.StatusCode, res.Header, resCC, lifetime) &&

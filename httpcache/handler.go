@@ -235,6 +235,7 @@ type transaction struct {
 	result, hier string
 	peer         *Peer
 	logged       bool
+	mimeType     string          // %mt when the reply does not carry it (304)
 	entry        accesslog.Entry // the access.log entry, kept here to avoid an allocation
 }
 
@@ -346,6 +347,12 @@ func reload(req *http.Request) bool {
 	return c.NoCache || c.MaxAge == 0
 }
 
+// hasConditional reports whether the request carries a condition a hit
+// may answer with 304.
+func hasConditional(req *http.Request) bool {
+	return len(req.Header["If-None-Match"]) > 0 || len(req.Header["If-Modified-Since"]) > 0
+}
+
 // onlyIfCached reports whether the client forbids contacting the origin.
 func onlyIfCached(req *http.Request) bool {
 	return len(req.Header["Cache-Control"]) > 0 && ParseCacheControl(req.Header).OnlyIfCached
@@ -396,6 +403,24 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 	tx.result = "TCP_MEM_HIT"
 	if tier == store.TierDisk {
 		tx.result = "TCP_HIT"
+	}
+	if c.status == http.StatusOK && hasConditional(tx.req) {
+		if ok, inm := notModified(tx.req, c.header, c.responseTime); ok {
+			// RFC 9111, Section 4.3.2: answer the client's condition from
+			// the stored response; Squid logs TCP_INM_HIT or TCP_IMS_HIT.
+			tx.result = "TCP_IMS_HIT"
+			if inm {
+				tx.result = "TCP_INM_HIT"
+			}
+			// RFC 9110, Section 15.4.5: no representation metadata in a
+			// 304 (net/http drops Content-Type itself); the log still
+			// names the stored type, as Squid's does.
+			tx.mimeType = c.header.Get("Content-Type")
+			delete(out, "Content-Length")
+			delete(out, "Content-Type")
+			rw.WriteHeader(http.StatusNotModified)
+			return true
+		}
 	}
 	fields := c.headerBytes
 	for _, k := range hitReplaced {

@@ -80,6 +80,17 @@ func newOrigin(t *testing.T) *origin {
 			h.Set("Content-Length", "100")
 			io.WriteString(rw, "short")
 			panic(http.ErrAbortHandler)
+		case "/etag":
+			h.Set("Content-Type", "text/plain")
+			h.Set("Cache-Control", "max-age=60")
+			h.Set("ETag", `"v1"`)
+			h.Set("Last-Modified", "Tue, 24 Nov 2026 10:00:00 GMT")
+			if req.Method == http.MethodPost {
+				h.Set("Location", "/moved")
+				rw.WriteHeader(http.StatusOK)
+				return
+			}
+			io.WriteString(rw, "etag body\n")
 		case "/form":
 			body, _ := io.ReadAll(req.Body)
 			h.Set("Content-Type", "text/plain")
@@ -407,5 +418,49 @@ func TestForwardedHostKeepsPort(t *testing.T) {
 		if got := o.last().Host; got != tt.wantHost {
 			t.Errorf("request %q: origin saw Host %q, want %q", tt.raw, got, tt.wantHost)
 		}
+	}
+}
+
+func TestConditionalAndInvalidation(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	p := newProxy(t, o, []Rule{{Allow: true, Terms: []Term{{ACL: aclAll{}}}}})
+	steps := []struct {
+		raw        string
+		wantStatus int
+		wantLog    string
+		wantOrigin int
+	}{
+		{get("/etag"), 200, "TCP_MISS/200 %d GET http://www.example.com/etag - FIRSTUP_PARENT/127.0.0.1 text/plain", 1},
+		{get("/moved"), 200, "TCP_MISS/200 %d GET http://www.example.com/moved - FIRSTUP_PARENT/127.0.0.1 text/plain", 2},
+		{get("/etag", "If-None-Match: W/\"v1\"\r\n"), 304,
+			"TCP_INM_HIT/304 %d GET http://www.example.com/etag - HIER_NONE/- text/plain", 2},
+		{get("/etag", "If-None-Match: \"v2\"\r\n"), 200,
+			"TCP_MEM_HIT/200 %d GET http://www.example.com/etag - HIER_NONE/- text/plain", 2},
+		{get("/etag", "If-Modified-Since: Wed, 25 Nov 2026 00:00:00 GMT\r\n"), 304,
+			"TCP_IMS_HIT/304 %d GET http://www.example.com/etag - HIER_NONE/- text/plain", 2},
+		{get("/etag", "If-Modified-Since: Mon, 23 Nov 2026 00:00:00 GMT\r\n"), 200,
+			"TCP_MEM_HIT/200 %d GET http://www.example.com/etag - HIER_NONE/- text/plain", 2},
+		// RFC 9111, Section 4.4: a successful POST invalidates the target
+		// and the same-origin Location.
+		{"POST /etag HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: 0\r\n\r\n", 200,
+			"TCP_MISS/200 %d POST http://www.example.com/etag - FIRSTUP_PARENT/127.0.0.1 text/plain", 3},
+		{get("/etag"), 200, "TCP_MISS/200 %d GET http://www.example.com/etag - FIRSTUP_PARENT/127.0.0.1 text/plain", 4},
+		{get("/moved"), 200, "TCP_MISS/200 %d GET http://www.example.com/moved - FIRSTUP_PARENT/127.0.0.1 text/plain", 5},
+	}
+	var want []string
+	for i, s := range steps {
+		res, _, n := p.do(t, s.raw)
+		if res.StatusCode != s.wantStatus {
+			t.Errorf("step %d %q: status %d, want %d", i, s.raw, res.StatusCode, s.wantStatus)
+		}
+		if got := o.count(); got != s.wantOrigin {
+			t.Errorf("step %d %q: origin requests %d, want %d", i, s.raw, got, s.wantOrigin)
+		}
+		want = append(want, "1795627647.617      0 127.0.0.1 "+fmt.Sprintf(s.wantLog, n))
+	}
+	got := p.logLines(t)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

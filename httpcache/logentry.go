@@ -85,6 +85,8 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 	e.ClientPort = int(tx.clientPort)
 	if ct := w.Header()["Content-Type"]; len(ct) > 0 {
 		e.ContentType = ct[0]
+	} else {
+		e.ContentType = tx.mimeType
 	}
 	if tx.peer != nil {
 		e.PeerIP, e.PeerName = tx.peer.ip, tx.peer.Name
