@@ -14,7 +14,11 @@ import (
 
 // forward sends the request to the first origin server peer and relays the
 // reply, storing it on the way when RFC 9111 allows.
-func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []string) {
+//
+// With stale set, the request revalidates that stored response
+// (RFC 9111, Section 4.3.1): a 304 refreshes and serves it, anything else
+// replaces it.
+func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []string, stale *staleObject) {
 	tx.result = "TCP_MISS"
 	if len(h.opts.Peers) == 0 {
 		// Accelerated requests never go direct (squid.conf never_direct).
@@ -37,6 +41,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		outreq.Body = nil
 	}
 	outreq.Header = h.outgoingHeader(tx, peer)
+	if stale != nil {
+		stale.addConditions(outreq.Header)
+	}
 	// The origin sees the Host the client asked for (squid.conf cache_peer
 	// without forceddomain=).
 	outreq.Host = tx.authority()
@@ -44,6 +51,15 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	requestTime := h.now()
 	res, err := h.transport.RoundTrip(outreq)
 	if err != nil {
+		if stale != nil && stale.servableOnError() {
+			// Squid serves the stale copy when the origin cannot be asked.
+			tx.result = "TCP_REFRESH_FAIL_OLD"
+			h.serveStale(rw, tx, stale, stale.c, h.statusStale)
+			return
+		}
+		if stale != nil {
+			tx.result = "TCP_REFRESH_FAIL_ERR"
+		}
 		status, code := errorStatus(ctx, err)
 		h.serveError(rw, tx, status, code)
 		return
@@ -51,6 +67,15 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	defer res.Body.Close()
 	responseTime := h.now()
 	removeHopByHop(res.Header)
+	if stale != nil {
+		if res.StatusCode == http.StatusNotModified {
+			tx.result = "TCP_REFRESH_UNMODIFIED"
+			c := h.refreshed(tx, stale, res.Header, requestTime, responseTime)
+			h.serveStale(rw, tx, stale, c, h.statusStale)
+			return
+		}
+		tx.result = "TCP_REFRESH_MODIFIED"
+	}
 
 	if !safeMethod(req.Method) && res.StatusCode < 400 {
 		h.invalidate(ctx, tx, res.Header)
@@ -58,6 +83,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 
 	resCC := ParseCacheControl(res.Header)
 	lifetime, _ := FreshnessLifetime(res.StatusCode, res.Header, resCC, tx.url, h.opts.RefreshPatterns, responseTime)
+	if resCC.NoCache {
+		lifetime = 0 // RFC 9111, Section 5.2.2.4: revalidate before every use
+	}
 	storable := Storable(req, res.StatusCode, res.Header, resCC, lifetime) &&
 		res.ContentLength <= h.opts.MaxObjectSize
 
@@ -210,13 +238,7 @@ type storeWriter struct {
 func (h *Handler) startStore(key string, c *cached, size int64) *storeWriter {
 	pr, pw := io.Pipe()
 	sw := &storeWriter{pw: pw, done: make(chan error, 1), limit: h.opts.MaxObjectSize}
-	meta := store.Meta{
-		Header:  c.marshal(),
-		Decoded: c,
-		Size:    size,
-		Stored:  c.responseTime,
-		Expires: c.responseTime.Add(c.lifetime - c.initialAge),
-	}
+	meta := metaFor(c, size)
 	go func() {
 		err := h.opts.Store.Put(context.Background(), key, meta, pr)
 		// Unblock the writer if Put gave up before the end of the body.
@@ -224,6 +246,18 @@ func (h *Handler) startStore(key string, c *cached, size int64) *storeWriter {
 		sw.done <- err
 	}()
 	return sw
+}
+
+// metaFor is the store metadata of a cached response with a body of size
+// bytes (-1 if unknown).
+func metaFor(c *cached, size int64) store.Meta {
+	return store.Meta{
+		Header:  c.marshal(),
+		Decoded: c,
+		Size:    size,
+		Stored:  c.responseTime,
+		Expires: c.responseTime.Add(c.lifetime - c.initialAge),
+	}
 }
 
 func (sw *storeWriter) wait() error {

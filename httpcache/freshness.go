@@ -99,12 +99,29 @@ func dateValue(h http.Header, fallback time.Time) time.Time {
 //	corrected_initial_age = max(apparent_age, corrected_age_value)
 func InitialAge(h http.Header, requestTime, responseTime time.Time) time.Duration {
 	apparent := max(responseTime.Sub(dateValue(h, responseTime)), 0)
-	var ageValue time.Duration
-	if v := h.Get("Age"); v != "" {
-		ageValue = parseDelta(v, true)
-	}
+	ageValue := ageHeaderValue(h)
 	corrected := ageValue + max(responseTime.Sub(requestTime), 0)
 	return max(apparent, corrected)
+}
+
+// ageHeaderValue returns age_value (RFC 9111, Section 5.1). A field that
+// is not one non-negative integer (a list, a sign, a fraction, a suffix)
+// cannot be trusted, so the response counts as already stale: that is the
+// safe reading, and what Squid and the cache-tests suite expect.
+func ageHeaderValue(h http.Header) time.Duration {
+	vs := h["Age"]
+	switch {
+	case len(vs) == 0:
+		return 0
+	case len(vs) > 1 || vs[0] == "":
+		return maxDelta * time.Second
+	}
+	for i := 0; i < len(vs[0]); i++ {
+		if c := vs[0][i]; c < '0' || c > '9' {
+			return maxDelta * time.Second
+		}
+	}
+	return parseDelta(vs[0], true)
 }
 
 // CurrentAge returns current_age (RFC 9111, Section 4.2.3):

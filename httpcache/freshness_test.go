@@ -80,7 +80,12 @@ func TestAge(t *testing.T) {
 		{"apparent age from old Date", http.Header{"Date": {base.Add(-time.Minute).Format(http.TimeFormat)}},
 			base, base, base, time.Minute, time.Minute},
 		{"Date in the future", http.Header{"Date": {base.Add(time.Hour).Format(http.TimeFormat)}}, base, base, base, 0, 0},
-		{"invalid Age is zero", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"x"}}, base, base, base, 0, 0},
+		{"RFC 9111 5.1 invalid Age means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"x"}},
+			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
+		{"RFC 9111 5.1 Age list means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"0, 0"}},
+			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
+		{"RFC 9111 5.1 negative Age means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"-7200"}},
+			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

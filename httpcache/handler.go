@@ -88,8 +88,13 @@ type Handler struct {
 	statusHit, statusMiss        []string
 	statusStored, statusNoStore  []string
 	statusNoStoreM, statusDenied []string
+	statusStale                  []string
 
 	states sync.Pool // of *txState
+
+	// maxRevalidate is the largest stored body a revalidation keeps in
+	// memory to store it again with updated headers.
+	maxRevalidate int64
 
 	// tiers is Store when it can say which tier served a hit (TCP_HIT
 	// versus TCP_MEM_HIT), else nil.
@@ -122,6 +127,7 @@ func New(opts Options) (*Handler, error) {
 	}
 	h.states.New = func() any { return new(txState) }
 	h.tiers, _ = opts.Store.(tierGetter)
+	h.maxRevalidate = min(opts.MaxObjectSize, 16<<20)
 	if h.errorLog == nil {
 		h.errorLog = log.Default()
 	}
@@ -158,6 +164,7 @@ func New(opts Options) (*Handler, error) {
 	h.statusNoStore = []string{cs + "; fwd=request"}
 	h.statusNoStoreM = []string{cs + "; fwd=method"}
 	h.statusDenied = []string{cs + "; detail=denied"}
+	h.statusStale = []string{cs + "; fwd=stale"}
 	return h, nil
 }
 
@@ -318,7 +325,10 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		status = h.statusMiss
 		if reload(req) {
 			status = h.statusNoStore
-		} else if h.serveHit(cw, tx) {
+		} else if served, stale := h.serveHit(cw, tx); served {
+			return
+		} else if stale != nil {
+			h.forward(cw, tx, h.statusStale, stale)
 			return
 		}
 		if onlyIfCached(req) {
@@ -328,7 +338,7 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 			return
 		}
 	}
-	h.forward(cw, tx, status)
+	h.forward(cw, tx, status, nil)
 }
 
 // reload reports whether the client asked not to be served from cache
@@ -359,7 +369,7 @@ func onlyIfCached(req *http.Request) bool {
 }
 
 // serveHit answers from the store when a fresh, matching object exists.
-func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
+func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (served bool, stale *staleObject) {
 	ctx := tx.req.Context()
 	var obj *store.Object
 	var tier store.Tier = store.TierMemory
@@ -373,22 +383,32 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 		if !errors.Is(err, store.ErrNotFound) {
 			h.errorLog.Printf("httpcache: get %s: %v", tx.url, err)
 		}
-		return false
+		return false, nil
 	}
 	defer obj.Body.Close()
 	c, ok := obj.Meta.Decoded.(*cached)
 	if !ok {
 		if c, err = unmarshalCached(obj.Meta.Header); err != nil {
 			h.errorLog.Printf("httpcache: stored object %s: %v", tx.url, err)
-			return false
+			return false, nil
 		}
 	}
 	if !c.varyMatches(tx.req) {
-		return false
+		return false, nil
 	}
 	age := CurrentAge(c.initialAge, c.responseTime, tx.start)
 	if age >= c.lifetime || !clientAccepts(tx.req, age, c.lifetime) {
-		return false
+		// RFC 9111, Section 4.3.1: a stale response with a validator is
+		// revalidated rather than fetched again, unless the client brings
+		// its own conditions.
+		if !hasValidator(c.header) || hasConditional(tx.req) || obj.Meta.Size > h.maxRevalidate {
+			return false, nil
+		}
+		body, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
+		if err != nil || int64(len(body)) != obj.Meta.Size {
+			return false, nil
+		}
+		return false, &staleObject{c: c, body: body}
 	}
 
 	out := rw.Header()
@@ -419,7 +439,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 			delete(out, "Content-Length")
 			delete(out, "Content-Type")
 			rw.WriteHeader(http.StatusNotModified)
-			return true
+			return true, nil
 		}
 	}
 	fields := c.headerBytes
@@ -432,7 +452,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) bool {
 			tx.result += "_ABORTED"
 		}
 	}
-	return true
+	return true, nil
 }
 
 // clientAccepts applies the request's max-age and min-fresh to a fresh

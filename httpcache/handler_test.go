@@ -91,6 +91,18 @@ func newOrigin(t *testing.T) *origin {
 				return
 			}
 			io.WriteString(rw, "etag body\n")
+		case "/reval":
+			h.Set("Content-Type", "text/plain")
+			h.Set("Cache-Control", "max-age=1")
+			h.Set("ETag", `"r1"`)
+			if req.Header.Get("If-None-Match") == `"r1"` {
+				h.Set("X-Version", "2")
+				h.Set("Cache-Control", "max-age=60")
+				rw.WriteHeader(http.StatusNotModified)
+				return
+			}
+			h.Set("X-Version", "1")
+			io.WriteString(rw, "reval body\n")
 		case "/form":
 			body, _ := io.ReadAll(req.Body)
 			h.Set("Content-Type", "text/plain")
@@ -461,6 +473,44 @@ func TestConditionalAndInvalidation(t *testing.T) {
 	}
 	got := p.logLines(t)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRevalidation checks RFC 9111, Section 4.3: a stale response with a
+// validator is revalidated, a 304 refreshes its headers and freshness, and
+// the stored body is served (Squid's TCP_REFRESH_UNMODIFIED).
+func TestRevalidation(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	p := newProxy(t, o, []Rule{{Allow: true, Terms: []Term{{ACL: aclAll{}}}}})
+	res, body, n1 := p.do(t, get("/reval"))
+	if res.Header.Get("X-Version") != "1" || body != "reval body\n" {
+		t.Fatalf("first response: X-Version %q body %q", res.Header.Get("X-Version"), body)
+	}
+	p.clock.advance(2 * time.Second)
+	res, body, n2 := p.do(t, get("/reval"))
+	if res.StatusCode != 200 || body != "reval body\n" || res.Header.Get("X-Version") != "2" {
+		t.Errorf("revalidated response: %d X-Version %q body %q, want 200, 2 and the stored body",
+			res.StatusCode, res.Header.Get("X-Version"), body)
+	}
+	if got := o.last().Header.Get("If-None-Match"); got != `"r1"` {
+		t.Errorf("origin saw If-None-Match %q, want \"r1\"", got)
+	}
+	res, _, n3 := p.do(t, get("/reval"))
+	if res.Header.Get("X-Cache") != "HIT from accel-test.local" || res.Header.Get("X-Version") != "2" {
+		t.Errorf("after the 304: X-Cache %q X-Version %q, want a hit with the updated header",
+			res.Header.Get("X-Cache"), res.Header.Get("X-Version"))
+	}
+	if got := o.count(); got != 2 {
+		t.Errorf("origin requests = %d, want 2", got)
+	}
+	want := []string{
+		fmt.Sprintf("1795627647.617      0 127.0.0.1 TCP_MISS/200 %d GET http://www.example.com/reval - FIRSTUP_PARENT/127.0.0.1 text/plain", n1),
+		fmt.Sprintf("1795627649.617      0 127.0.0.1 TCP_REFRESH_UNMODIFIED/200 %d GET http://www.example.com/reval - FIRSTUP_PARENT/127.0.0.1 text/plain", n2),
+		fmt.Sprintf("1795627649.617      0 127.0.0.1 TCP_MEM_HIT/200 %d GET http://www.example.com/reval - HIER_NONE/- text/plain", n3),
+	}
+	if got := p.logLines(t); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

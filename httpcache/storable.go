@@ -13,7 +13,8 @@ import (
 // s-maxage or must-revalidate (Section 3.5). "Vary: *" never matches a later
 // request, so it is not stored (Section 4.1). lifetime is the response's
 // freshness lifetime: until revalidation lands, a response that is stale on
-// arrival is not worth storing.
+// arrival, or one marked no-cache, is stored only with a validator, so that
+// it can be revalidated (Section 4.3).
 //
 // Responses that set cookies are not stored either. RFC 9111, Section 7.3
 // would allow it, but a shared cache that replays one visitor's Set-Cookie
@@ -25,7 +26,7 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
 		return false
 	}
-	if resCC.NoStore || resCC.Private || resCC.NoCache {
+	if resCC.NoStore || resCC.Private {
 		return false
 	}
 	if reqCC := ParseCacheControl(req.Header); reqCC.NoStore {
@@ -40,5 +41,7 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 	if _, ok := parseVary(res); !ok {
 		return false
 	}
-	return lifetime > 0
+	// A response stale on arrival, or marked no-cache, is worth keeping
+	// only when it can be revalidated (RFC 9111, Section 4.3).
+	return lifetime > 0 && !resCC.NoCache || hasValidator(res)
 }
