@@ -53,7 +53,18 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 
-(cd "$suite" && npm_package_config_id="" npm_config_base="http://127.0.0.1:$proxy_port" timeout 600 node --no-warnings cli.mjs) >"$work/results.json"
-baseline=()
-[ "${1:-}" = "--check" ] && baseline=("$here/baseline")
-node "$here/score.mjs" "$suite" "$work/results.json" "${baseline[@]}"
+run_suite() {
+  (cd "$suite" && npm_package_config_id="" npm_config_base="http://127.0.0.1:$proxy_port" timeout 600 node --no-warnings cli.mjs) >"$work/results.json"
+}
+run_suite
+if [ "${1:-}" != "--check" ]; then
+  node "$here/score.mjs" "$suite" "$work/results.json"
+  exit 0
+fi
+# A few tests pause for seconds and can miss on a busy machine: a score
+# below the recorded one gets one more full run before it fails.
+if ! node "$here/score.mjs" "$suite" "$work/results.json" "$here/baseline"; then
+  echo "cache-tests: below the recorded score; running the suite once more"
+  run_suite
+  node "$here/score.mjs" "$suite" "$work/results.json" "$here/baseline"
+fi
