@@ -5,6 +5,7 @@
 #
 #   testdata/cachetests/run.sh            # print the score
 #   testdata/cachetests/run.sh --check    # and fail below testdata/cachetests/baseline
+#   CACHE_TESTS_ID=test-id testdata/cachetests/run.sh   # one test, verbose (then score.mjs complains)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -54,7 +55,7 @@ for _ in $(seq 1 200); do
 done
 
 run_suite() {
-  (cd "$suite" && npm_package_config_id="" npm_config_base="http://127.0.0.1:$proxy_port" timeout 600 node --no-warnings cli.mjs) >"$work/results.json"
+  (cd "$suite" && npm_package_config_id="${CACHE_TESTS_ID:-}" npm_config_base="http://127.0.0.1:$proxy_port" timeout 600 node --no-warnings cli.mjs) >"$work/results.json"
 }
 run_suite
 if [ "${1:-}" != "--check" ]; then
