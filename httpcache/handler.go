@@ -412,14 +412,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (served bool, st
 	}
 
 	out := rw.Header()
-	for k, v := range c.header {
-		out[k] = v
-	}
-	out["Age"] = ageField(age)
-	out["Via"] = h.appendVia(c.header["Via"])
-	out["X-Cache"] = h.xCacheHit
-	out["Cache-Status"] = h.statusHit
-	out["Content-Length"] = c.contentLengthField(obj.Meta.Size)
+	h.storedHeader(out, c, age, h.statusHit, obj.Meta.Size)
 	tx.result = "TCP_MEM_HIT"
 	if tier == store.TierDisk {
 		tx.result = "TCP_HIT"
@@ -453,6 +446,20 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (served bool, st
 		}
 	}
 	return true, nil
+}
+
+// storedHeader fills out with a stored response's fields and the ones a
+// cache adds: Age (RFC 9111, Section 5.1), Via, X-Cache, Cache-Status and
+// the Content-Length of the stored body.
+func (h *Handler) storedHeader(out http.Header, c *cached, age time.Duration, cacheStatus []string, size int64) {
+	for k, v := range c.header {
+		out[k] = v
+	}
+	out["Age"] = ageField(age)
+	out["Via"] = h.appendVia(c.header["Via"])
+	out["X-Cache"] = h.xCacheHit
+	out["Cache-Status"] = cacheStatus
+	out["Content-Length"] = c.contentLengthField(size)
 }
 
 // clientAccepts applies the request's max-age and min-fresh to a fresh

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -99,14 +98,7 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 func (h *Handler) serveStale(rw *countingWriter, tx *transaction, s *staleObject, c *cached, cacheStatus []string) {
 	out := rw.Header()
 	clear(out)
-	for k, v := range c.header {
-		out[k] = v
-	}
-	out["Age"] = ageField(CurrentAge(c.initialAge, c.responseTime, h.now()))
-	out["Via"] = h.appendVia(c.header["Via"])
-	out["X-Cache"] = h.xCacheHit
-	out["Cache-Status"] = cacheStatus
-	out["Content-Length"] = []string{strconv.Itoa(len(s.body))}
+	h.storedHeader(out, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, int64(len(s.body)))
 	rw.WriteHeader(c.status)
 	if tx.req.Method != http.MethodHead {
 		rw.Write(s.body) //nolint:errcheck // the client may be gone; logged by status
