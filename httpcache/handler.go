@@ -435,6 +435,21 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (served bool, st
 			return true, nil
 		}
 	}
+	if c.status == http.StatusOK && tx.req.Method == http.MethodGet && len(tx.req.Header["Range"]) > 0 {
+		if rs, ok := obj.Body.(io.ReadSeeker); ok {
+			// RFC 9110, Section 14: ranges of a complete stored response
+			// (206, multipart/byteranges, 416) are cut by net/http, which
+			// also sets Content-Length and Content-Range. A nil
+			// Content-Type keeps it from sniffing one the origin did not
+			// send.
+			delete(out, "Content-Length")
+			if _, ok := out["Content-Type"]; !ok {
+				out["Content-Type"] = nil
+			}
+			http.ServeContent(rw, tx.req, "", time.Time{}, rs)
+			return true, nil
+		}
+	}
 	fields := c.headerBytes
 	for _, k := range hitReplaced {
 		fields += fieldSize(k, out[k])

@@ -514,3 +514,35 @@ func TestRevalidation(t *testing.T) {
 		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestRangeFromHit checks RFC 9110, Section 14: a range of a stored
+// complete response is served from the cache (Squid logs TCP_MEM_HIT/206).
+func TestRangeFromHit(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	p := newProxy(t, o, []Rule{{Allow: true, Terms: []Term{{ACL: aclAll{}}}}})
+	p.do(t, get("/static/a.css"))
+	tests := []struct {
+		rng, wantBody, wantRange string
+		wantStatus               int
+	}{
+		{"bytes=0-3", "body", "bytes 0-3/21", 206},
+		{"bytes=-2", "}\n", "bytes 19-20/21", 206},
+		{"bytes=100-200", "", "bytes */21", 416},
+	}
+	for _, tt := range tests {
+		res, body, _ := p.do(t, get("/static/a.css", "Range: "+tt.rng+"\r\n"))
+		if res.StatusCode != tt.wantStatus || res.Header.Get("Content-Range") != tt.wantRange ||
+			(tt.wantStatus == 206 && body != tt.wantBody) {
+			t.Errorf("Range %s: %d %q Content-Range %q, want %d %q %q",
+				tt.rng, res.StatusCode, body, res.Header.Get("Content-Range"), tt.wantStatus, tt.wantBody, tt.wantRange)
+		}
+	}
+	if got := o.count(); got != 1 {
+		t.Errorf("origin requests = %d, want 1", got)
+	}
+	lines := p.logLines(t)
+	if len(lines) != 4 || !strings.Contains(lines[1], " TCP_MEM_HIT/206 ") || !strings.Contains(lines[3], " TCP_MEM_HIT/416 ") {
+		t.Errorf("access.log:\n%s\nwant TCP_MEM_HIT/206 and TCP_MEM_HIT/416 lines", strings.Join(lines, "\n"))
+	}
+}
