@@ -21,6 +21,10 @@ type CacheControl struct {
 
 	NoStore, NoCache, Private, Public, MustRevalidate, ProxyRevalidate bool
 	OnlyIfCached, NoTransform, Immutable                               bool
+
+	// MustUnderstand is the response directive of RFC 9111,
+	// Section 5.2.2.3.
+	MustUnderstand bool
 }
 
 // ParseCacheControl parses every Cache-Control field in h. Directive names
@@ -82,6 +86,8 @@ func parseCacheControlField(cc *CacheControl, s string) {
 			cc.NoTransform = true
 		case "immutable":
 			cc.Immutable = true
+		case "must-understand":
+			cc.MustUnderstand = true
 		}
 	}
 }

@@ -131,6 +131,9 @@ func TestStorable(t *testing.T) {
 		{"304", get(nil), 304, http.Header{"Cache-Control": {"max-age=60"}}, false},
 		{"Vary star", get(nil), 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"*"}}, false},
 		{"Vary list", get(nil), 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"Accept-Encoding"}}, true},
+		{"RFC 9111 5.2.2.3 must-understand unknown status", get(nil), 599, http.Header{"Cache-Control": {"max-age=60, must-understand"}}, false},
+		{"RFC 9111 5.2.2.3 must-understand beats no-store", get(nil), 200, http.Header{"Cache-Control": {"max-age=60, must-understand, no-store"}}, true},
+		{"RFC 9111 5.2.2.3 no-store alone", get(nil), 200, http.Header{"Cache-Control": {"max-age=60, no-store"}}, false},
 		{"Set-Cookie", get(nil), 200, http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"s=1"}}, false},
 		{"stale on arrival", get(nil), 200, http.Header{"Cache-Control": {"max-age=0"}}, false},
 	}

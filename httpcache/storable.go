@@ -26,7 +26,18 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
 		return false
 	}
-	if resCC.NoStore || resCC.Private {
+	// RFC 9111, Section 5.2.2.3: with must-understand, a status code the
+	// cache does not know the caching rules of is never stored, and a known
+	// one is stored even when no-store is there as a fallback for caches
+	// that do not know must-understand.
+	noStore := resCC.NoStore
+	if resCC.MustUnderstand {
+		if !understoodStatus(status) {
+			return false
+		}
+		noStore = false
+	}
+	if noStore || resCC.Private {
 		return false
 	}
 	if reqCC := ParseCacheControl(req.Header); reqCC.NoStore {
@@ -44,4 +55,14 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 	// A response stale on arrival, or marked no-cache, is worth keeping
 	// only when it can be revalidated (RFC 9111, Section 4.3).
 	return lifetime > 0 && !resCC.NoCache || hasValidator(res)
+}
+
+// understoodStatus reports whether cuttle implements the caching rules of a
+// final status code (RFC 9110, Section 15): the ones it may store.
+func understoodStatus(code int) bool {
+	switch code {
+	case 200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
 }
