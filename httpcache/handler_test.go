@@ -295,6 +295,38 @@ func TestForwardedRequest(t *testing.T) {
 	}
 }
 
+// step is one request of a sequence and what it must produce.
+type step struct {
+	raw        string
+	wantStatus int
+	wantLog    string // the log line after the elapsed field, %d for the bytes
+	wantOrigin int    // origin requests so far
+}
+
+// runSteps sends each step to p in order, checks its status and the
+// origin's request count, then checks the whole access.log (fixed clock).
+// It returns the responses.
+func runSteps(t *testing.T, p *proxy, o *origin, steps []step) []*http.Response {
+	t.Helper()
+	var want []string
+	var responses []*http.Response
+	for i, s := range steps {
+		res, _, n := p.do(t, s.raw)
+		if res.StatusCode != s.wantStatus {
+			t.Errorf("step %d %q: status %d, want %d", i, s.raw, res.StatusCode, s.wantStatus)
+		}
+		if got := o.count(); got != s.wantOrigin {
+			t.Errorf("step %d %q: origin requests %d, want %d", i, s.raw, got, s.wantOrigin)
+		}
+		want = append(want, "1795627647.617      0 127.0.0.1 "+fmt.Sprintf(s.wantLog, n))
+		responses = append(responses, res)
+	}
+	if got := p.logLines(t); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	return responses
+}
+
 func TestTransactions(t *testing.T) {
 	t.Parallel()
 	o := newOrigin(t)
@@ -306,12 +338,6 @@ func TestTransactions(t *testing.T) {
 		{Allow: false, Terms: []Term{{ACL: deny}}},
 		{Allow: true, Terms: []Term{{ACL: aclAll{}}}},
 	})
-	type step struct {
-		raw        string
-		wantStatus int
-		wantLog    string // with %d for the byte count
-		wantOrigin int    // origin requests so far
-	}
 	steps := []step{
 		{get("/secret/x"), 403, "TCP_DENIED/403 %d GET http://www.example.com/secret/x - HIER_NONE/- text/html", 0},
 		{"POST /form HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: 3\r\n\r\nabc", 201,
@@ -342,23 +368,10 @@ func TestTransactions(t *testing.T) {
 		{"CONNECT www.example.com:443 HTTP/1.1\r\nHost: www.example.com:443\r\n\r\n", 501,
 			"NONE_NONE/501 %d CONNECT error:unsupported-request - HIER_NONE/- text/html", 10},
 	}
-	var want []string
-	for i, s := range steps {
-		res, _, n := p.do(t, s.raw)
-		if res.StatusCode != s.wantStatus {
-			t.Errorf("step %d %q: status %d, want %d", i, s.raw, res.StatusCode, s.wantStatus)
-		}
-		if got := o.count(); got != s.wantOrigin {
-			t.Errorf("step %d %q: origin requests %d, want %d", i, s.raw, got, s.wantOrigin)
-		}
-		if s.wantStatus == 403 && res.Header.Get("X-Squid-Error") != "ERR_ACCESS_DENIED 0" {
+	for i, res := range runSteps(t, p, o, steps) {
+		if steps[i].wantStatus == 403 && res.Header.Get("X-Squid-Error") != "ERR_ACCESS_DENIED 0" {
 			t.Errorf("step %d: X-Squid-Error = %q, want ERR_ACCESS_DENIED 0", i, res.Header.Get("X-Squid-Error"))
 		}
-		want = append(want, "1795627647.617      0 127.0.0.1 "+fmt.Sprintf(s.wantLog, n))
-	}
-	got := p.logLines(t)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -437,12 +450,7 @@ func TestConditionalAndInvalidation(t *testing.T) {
 	t.Parallel()
 	o := newOrigin(t)
 	p := newProxy(t, o, []Rule{{Allow: true, Terms: []Term{{ACL: aclAll{}}}}})
-	steps := []struct {
-		raw        string
-		wantStatus int
-		wantLog    string
-		wantOrigin int
-	}{
+	steps := []step{
 		{get("/etag"), 200, "TCP_MISS/200 %d GET http://www.example.com/etag - FIRSTUP_PARENT/127.0.0.1 text/plain", 1},
 		{get("/moved"), 200, "TCP_MISS/200 %d GET http://www.example.com/moved - FIRSTUP_PARENT/127.0.0.1 text/plain", 2},
 		{get("/etag", "If-None-Match: W/\"v1\"\r\n"), 304,
@@ -460,21 +468,7 @@ func TestConditionalAndInvalidation(t *testing.T) {
 		{get("/etag"), 200, "TCP_MISS/200 %d GET http://www.example.com/etag - FIRSTUP_PARENT/127.0.0.1 text/plain", 4},
 		{get("/moved"), 200, "TCP_MISS/200 %d GET http://www.example.com/moved - FIRSTUP_PARENT/127.0.0.1 text/plain", 5},
 	}
-	var want []string
-	for i, s := range steps {
-		res, _, n := p.do(t, s.raw)
-		if res.StatusCode != s.wantStatus {
-			t.Errorf("step %d %q: status %d, want %d", i, s.raw, res.StatusCode, s.wantStatus)
-		}
-		if got := o.count(); got != s.wantOrigin {
-			t.Errorf("step %d %q: origin requests %d, want %d", i, s.raw, got, s.wantOrigin)
-		}
-		want = append(want, "1795627647.617      0 127.0.0.1 "+fmt.Sprintf(s.wantLog, n))
-	}
-	got := p.logLines(t)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("access.log =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	runSteps(t, p, o, steps)
 }
 
 // TestRevalidation checks RFC 9111, Section 4.3: a stale response with a
