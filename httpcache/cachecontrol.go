@@ -25,6 +25,10 @@ type CacheControl struct {
 	// MustUnderstand is the response directive of RFC 9111,
 	// Section 5.2.2.3.
 	MustUnderstand bool
+
+	// StaleWhileRevalidate and StaleIfError are the directives of RFC 5861
+	// (Sections 3 and 4), -1 when absent.
+	StaleWhileRevalidate, StaleIfError time.Duration
 }
 
 // ParseCacheControl parses every Cache-Control field in h. Directive names
@@ -34,7 +38,7 @@ type CacheControl struct {
 // delta-seconds argument makes the response stale (max-age treated as 0,
 // RFC 9111, Section 4.2.1), and values beyond 2^31 saturate.
 func ParseCacheControl(h http.Header) CacheControl {
-	cc := CacheControl{MaxAge: -1, SMaxAge: -1, MaxStale: -1, MinFresh: -1}
+	cc := CacheControl{MaxAge: -1, SMaxAge: -1, MaxStale: -1, MinFresh: -1, StaleWhileRevalidate: -1, StaleIfError: -1}
 	for _, field := range h.Values("Cache-Control") {
 		parseCacheControlField(&cc, field)
 	}
@@ -88,6 +92,10 @@ func parseCacheControlField(cc *CacheControl, s string) {
 			cc.Immutable = true
 		case "must-understand":
 			cc.MustUnderstand = true
+		case "stale-while-revalidate":
+			cc.StaleWhileRevalidate = minDelta(cc.StaleWhileRevalidate, parseDelta(arg, hasArg))
+		case "stale-if-error":
+			cc.StaleIfError = minDelta(cc.StaleIfError, parseDelta(arg, hasArg))
 		}
 	}
 }

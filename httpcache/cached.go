@@ -40,7 +40,7 @@ type cached struct {
 
 // hitReplaced lists the fields a hit sets itself instead of sending the
 // stored ones.
-var hitReplaced = [...]string{"Age", "Via", "X-Cache", "Cache-Status", "Content-Length"}
+var hitReplaced = [...]string{"Age", "Via", "X-Cache", "X-Cache-Lookup", "Cache-Status", "Content-Length"}
 
 // hitFieldsSize is the wire size of the stored fields a hit sends as they
 // are.
@@ -141,40 +141,6 @@ func (c *cached) varyMatches(req *http.Request) bool {
 		}
 	}
 	return true
-}
-
-// varyValue joins a request's values of one field as a list, with the
-// whitespace around commas normalised.
-func varyValue(h http.Header, name string) string {
-	vs := h.Values(name)
-	switch len(vs) {
-	case 0:
-		return ""
-	case 1:
-		return strings.TrimSpace(vs[0])
-	}
-	for i := range vs {
-		vs[i] = strings.TrimSpace(vs[i])
-	}
-	return strings.Join(vs, ", ")
-}
-
-// varyNames parses the Vary fields of a response into canonical names.
-// ok is false for "Vary: *", which never matches a later request.
-func parseVary(h http.Header) (names []string, ok bool) {
-	for _, v := range h.Values("Vary") {
-		for name := range strings.SplitSeq(v, ",") {
-			name = strings.TrimSpace(name)
-			switch name {
-			case "":
-				continue
-			case "*":
-				return nil, false
-			}
-			names = append(names, textproto.CanonicalMIMEHeaderKey(name))
-		}
-	}
-	return names, true
 }
 
 // headerWireSize is the size of h's field lines as written on the wire.

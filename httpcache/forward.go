@@ -1,13 +1,17 @@
 package httpcache
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"cuttle/store"
 )
@@ -19,7 +23,9 @@ import (
 // (RFC 9111, Section 4.3.1): a 304 refreshes and serves it, anything else
 // replaces it.
 func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []string, stale *staleObject) {
-	tx.result = "TCP_MISS"
+	if tx.result == "" {
+		tx.result = "TCP_MISS"
+	}
 	if len(h.opts.Peers) == 0 {
 		// Accelerated requests never go direct (squid.conf never_direct).
 		h.serveError(rw, tx, http.StatusServiceUnavailable, "ERR_CANNOT_FORWARD")
@@ -42,7 +48,19 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	}
 	outreq.Header = h.outgoingHeader(tx, peer)
 	if stale != nil {
+		// The revalidation carries the cache's validators, not the
+		// client's conditions (answered afterwards, in serveStale).
+		for _, k := range conditionalFields {
+			delete(outreq.Header, k)
+		}
 		stale.addConditions(outreq.Header)
+	}
+	whole := stale == nil && h.fetchWhole(tx)
+	if whole {
+		// range_offset_limit: fetch the whole object to store it, and cut
+		// the range from it.
+		delete(outreq.Header, "Range")
+		delete(outreq.Header, "If-Range")
 	}
 	// The origin sees the Host the client asked for (squid.conf cache_peer
 	// without forceddomain=).
@@ -51,7 +69,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	requestTime := h.now()
 	res, err := h.transport.RoundTrip(outreq)
 	if err != nil {
-		if stale != nil && stale.servableOnError() {
+		if stale != nil && h.servableOnError(tx, stale) {
 			// Squid serves the stale copy when the origin cannot be asked.
 			tx.result = "TCP_REFRESH_FAIL_OLD"
 			h.serveStale(rw, tx, stale, stale.c, h.statusStale)
@@ -68,45 +86,36 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	responseTime := h.now()
 	removeHopByHop(res.Header)
 	if stale != nil {
-		if res.StatusCode == http.StatusNotModified {
+		switch {
+		case res.StatusCode == http.StatusNotModified:
 			tx.result = "TCP_REFRESH_UNMODIFIED"
 			c := h.refreshed(tx, stale, res.Header, requestTime, responseTime)
 			h.serveStale(rw, tx, stale, c, h.statusStale)
 			return
+		case originFailed(res.StatusCode) && h.servableOnError(tx, stale):
+			// RFC 5861, Section 4 (and squid.conf max_stale): a 5xx
+			// answer lets the stale copy be served instead.
+			tx.result = "TCP_REFRESH_FAIL_OLD"
+			h.serveStale(rw, tx, stale, stale.c, h.statusStale)
+			return
+		case res.StatusCode >= 500:
+			tx.result = "TCP_REFRESH_FAIL_ERR"
+		default:
+			tx.result = "TCP_REFRESH_MODIFIED"
 		}
-		tx.result = "TCP_REFRESH_MODIFIED"
 	}
 
 	if !safeMethod(req.Method) && res.StatusCode < 400 {
 		h.invalidate(ctx, tx, res.Header)
 	}
 
-	resCC := ParseCacheControl(res.Header)
-	lifetime, _ := FreshnessLifetime(res.StatusCode, res.Header, resCC, tx.url, h.opts.RefreshPatterns, responseTime)
-	if resCC.NoCache {
-		lifetime = 0 // RFC 9111, Section 5.2.2.4: revalidate before every use
+	sw, storeStatus := h.storeResponse(tx, res, requestTime, responseTime)
+	if storeStatus != nil {
+		cacheStatus = storeStatus
 	}
-	storable := Storable(req, res.StatusCode, res.Header, resCC, lifetime) &&
-		res.ContentLength <= h.opts.MaxObjectSize
-
-	var sw *storeWriter
-	if storable {
-		c := &cached{
-			status:       res.StatusCode,
-			header:       res.Header,
-			requestTime:  requestTime,
-			responseTime: responseTime,
-			initialAge:   InitialAge(res.Header, requestTime, responseTime),
-			lifetime:     lifetime,
-		}
-		c.varyNames, _ = parseVary(res.Header)
-		for _, name := range c.varyNames {
-			c.varyValues = append(c.varyValues, varyValue(req.Header, name))
-		}
-		c.headerBytes = hitFieldsSize(c.header)
-		c.setSize(res.ContentLength)
-		sw = h.startStore(tx.url, c, res.ContentLength)
-		cacheStatus = h.statusStored
+	if whole && sw != nil {
+		h.serveWhole(rw, tx, res, sw)
+		return
 	}
 
 	out := rw.Header()
@@ -115,7 +124,8 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	}
 	out["Via"] = h.appendVia(res.Header["Via"])
 	out["X-Cache"] = h.xCacheMiss
-	out["Cache-Status"] = cacheStatus
+	out["X-Cache-Lookup"] = tx.lookup
+	out["Cache-Status"] = h.fwdStatus(cacheStatus, res.StatusCode)
 	rw.WriteHeader(res.StatusCode)
 
 	if err := h.copyBody(rw, res.Body, sw); err != nil {
@@ -128,6 +138,131 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// fwdStatus adds fwd-status, the status the origin answered with
+// (RFC 9211, Section 2.3), to a forwarded response's Cache-Status.
+func (h *Handler) fwdStatus(cs []string, status int) []string {
+	return []string{cs[0] + "; fwd-status=" + strconv.Itoa(status)}
+}
+
+// storeResponse decides whether the origin's response is stored
+// (RFC 9111, Section 3) and, if so, starts storing it under its key: the
+// URL, or the variant's secondary key when it varies (Section 4.1). It
+// returns the writer (nil when not stored) and the Cache-Status to send
+// when it differs from the one the caller had.
+func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime, responseTime time.Time) (*storeWriter, []string) {
+	if tx.noStore {
+		return nil, nil
+	}
+	req := tx.req
+	hdr := res.Header
+	resCC := h.responseCC(hdr)
+	if h.opts.CDNCacheControl && len(hdr["Cdn-Cache-Control"]) > 0 {
+		// RFC 9213, Section 2.1: CDN-Cache-Control replaces Expires too.
+		hdr = hdr.Clone()
+		delete(hdr, "Expires")
+	}
+	rp := tx.refresh(h.opts.RefreshPatterns)
+	lifetime, explicit := FreshnessLifetime(res.StatusCode, hdr, resCC, rp, responseTime)
+	if !explicit && negativeStatus(res.StatusCode) && !heuristicStatus(res.StatusCode) {
+		// squid.conf negative_ttl: errors without freshness of their own
+		// are kept that long, and not at all with Squid's default of 0.
+		// The statuses RFC 9110, Section 15.1 makes heuristically
+		// cacheable (404, 405, 414, 501, 204) follow refresh_pattern.
+		if h.opts.NegativeTTL <= 0 {
+			return nil, nil
+		}
+		lifetime = h.opts.NegativeTTL
+	}
+	if resCC.NoCache {
+		lifetime = 0 // RFC 9111, Section 5.2.2.4: revalidate before every use
+	}
+	if !Storable(req, res.StatusCode, res.Header, resCC, lifetime, rp) || res.ContentLength > h.opts.MaxObjectSize {
+		return nil, nil
+	}
+	c := &cached{
+		status:       res.StatusCode,
+		header:       res.Header,
+		requestTime:  requestTime,
+		responseTime: responseTime,
+		initialAge:   InitialAge(res.Header, requestTime, responseTime),
+		lifetime:     lifetime,
+	}
+	c.varyNames, _ = parseVary(res.Header)
+	key := tx.url
+	var onCommit func()
+	if len(c.varyNames) > 0 {
+		for _, name := range c.varyNames {
+			c.varyValues = append(c.varyValues, varyValue(req.Header, name))
+		}
+		key = variantKey(tx.url, c.varyNames, req.Header)
+		names := c.varyNames
+		onCommit = func() { h.addVariant(context.Background(), tx.url, names, key) }
+	}
+	tx.key = key
+	c.headerBytes = hitFieldsSize(c.header)
+	c.setSize(res.ContentLength)
+	sw := h.startStore(key, c, res.ContentLength)
+	sw.onCommit = onCommit
+	return sw, h.statusStored
+}
+
+// fetchWhole reports whether a Range request that missed fetches the whole
+// object (squid.conf range_offset_limit): when the limit is -1, or when
+// the one range asked for starts within it.
+func (h *Handler) fetchWhole(tx *transaction) bool {
+	limit := h.opts.RangeOffsetLimit
+	if limit == 0 || tx.noStore || tx.req.Method != http.MethodGet {
+		return false
+	}
+	r := tx.req.Header.Get("Range")
+	if r == "" {
+		return false
+	}
+	if limit < 0 {
+		return true
+	}
+	spec, ok := strings.CutPrefix(r, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return false
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(spec), "-")
+	if first == "" {
+		return false // a suffix range: its offset depends on the length
+	}
+	n, err := strconv.ParseInt(first, 10, 64)
+	return err == nil && n <= limit
+}
+
+// serveWhole stores the whole response fetched for a Range request and
+// answers the range from it (range_offset_limit).
+func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Response, sw *storeWriter) {
+	body, err := io.ReadAll(io.LimitReader(res.Body, h.maxRevalidate+1))
+	if err != nil || int64(len(body)) > h.maxRevalidate || res.ContentLength >= 0 && int64(len(body)) != res.ContentLength {
+		sw.abort(errOriginBody)
+		tx.result += "_ABORTED"
+		h.serveError(rw, tx, http.StatusBadGateway, "ERR_READ_ERROR")
+		return
+	}
+	sw.write(body)
+	if err := sw.commit(); err != nil && !errors.Is(err, store.ErrTooLarge) {
+		h.errorLog.Printf("httpcache: store: %v", err)
+	}
+	out := rw.Header()
+	for k, v := range res.Header {
+		out[k] = v
+	}
+	out["Via"] = h.appendVia(res.Header["Via"])
+	out["X-Cache"] = h.xCacheMiss
+	out["X-Cache-Lookup"] = tx.lookup
+	out["Cache-Status"] = h.fwdStatus(h.statusStored, res.StatusCode)
+	if res.StatusCode != http.StatusOK {
+		rw.WriteHeader(res.StatusCode)
+		rw.Write(body) //nolint:errcheck // the client may be gone
+		return
+	}
+	serveRange(rw, tx.req, bytes.NewReader(body))
 }
 
 // outgoingHeader builds the request header sent to the origin: the client's
@@ -226,12 +361,13 @@ func (h *Handler) copyBody(rw *countingWriter, body io.Reader, sw *storeWriter) 
 // storeWriter feeds one object to Store.Put through a pipe. Its methods
 // accept a nil receiver (nothing is being stored).
 type storeWriter struct {
-	pw    *io.PipeWriter
-	done  chan error
-	err   error // Put's result once received
-	ended bool  // done has been received
-	n     int64
-	limit int64
+	onCommit func() // run once the object is stored
+	pw       *io.PipeWriter
+	done     chan error
+	err      error // Put's result once received
+	ended    bool  // done has been received
+	n        int64
+	limit    int64
 }
 
 // startStore begins a Put of the object and returns its writer.
@@ -287,7 +423,11 @@ func (sw *storeWriter) commit() error {
 		return nil
 	}
 	sw.pw.Close()
-	return sw.wait()
+	err := sw.wait()
+	if err == nil && sw.onCommit != nil {
+		sw.onCommit()
+	}
+	return err
 }
 
 // abort discards the object.

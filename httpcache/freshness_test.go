@@ -44,7 +44,7 @@ func TestFreshnessLifetime(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cc := ParseCacheControl(tt.header)
-			got, explicit := FreshnessLifetime(tt.status, tt.header, cc, tt.url, patterns, now)
+			got, explicit := FreshnessLifetime(tt.status, tt.header, cc, MatchRefresh(tt.url, patterns), now)
 			if got != tt.want || explicit != tt.wantExplicit {
 				t.Errorf("FreshnessLifetime(%d, %v) = %v, %v, want %v, %v", tt.status, tt.header, got, explicit, tt.want, tt.wantExplicit)
 			}
@@ -57,7 +57,7 @@ func TestFreshnessLifetimeDefaultPattern(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	h := http.Header{"Date": {now.Format(http.TimeFormat)}, "Last-Modified": {now.Add(-100 * time.Hour).Format(http.TimeFormat)}}
 	// Squid's built-in rule when nothing matches: min 0, 20%, max 3 days.
-	got, _ := FreshnessLifetime(200, h, ParseCacheControl(h), "http://a/", nil, now)
+	got, _ := FreshnessLifetime(200, h, ParseCacheControl(h), nil, now)
 	if want := 20 * time.Hour; got != want {
 		t.Errorf("FreshnessLifetime(no patterns) = %v, want %v", got, want)
 	}
@@ -82,7 +82,13 @@ func TestAge(t *testing.T) {
 		{"Date in the future", http.Header{"Date": {base.Add(time.Hour).Format(http.TimeFormat)}}, base, base, base, 0, 0},
 		{"RFC 9111 5.1 invalid Age means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"x"}},
 			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
-		{"RFC 9111 5.1 Age list means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"0, 0"}},
+		{"RFC 9111 5.1 Age list uses the first member", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"0,7200"}},
+			base, base, base, 0, 0},
+		{"RFC 9111 5.1 Age list of an old first member", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"7200, 0"}},
+			base, base, base, 7200 * time.Second, 7200 * time.Second},
+		{"RFC 9110 5.3 repeated Age lines mean stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"0", "0"}},
+			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
+		{"RFC 9111 5.1 Age with a parameter means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"7200;foo=1"}},
 			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
 		{"RFC 9111 5.1 negative Age means stale", http.Header{"Date": {base.Format(http.TimeFormat)}, "Age": {"-7200"}},
 			base, base, base, maxDelta * time.Second, maxDelta * time.Second},
@@ -141,8 +147,8 @@ func TestStorable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cc := ParseCacheControl(tt.res)
-			life, _ := FreshnessLifetime(tt.status, tt.res, cc, "http://a/", nil, time.Now())
-			if got := Storable(tt.req, tt.status, tt.res, cc, life); got != tt.want {
+			life, _ := FreshnessLifetime(tt.status, tt.res, cc, nil, time.Now())
+			if got := Storable(tt.req, tt.status, tt.res, cc, life, nil); got != tt.want {
 				t.Errorf("Storable(%s, %d, %v) = %v, want %v", tt.req.Method, tt.status, tt.res, got, tt.want)
 			}
 		})

@@ -1,9 +1,9 @@
 package httpcache
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -42,6 +42,51 @@ type Options struct {
 	// MaxObjectSize is maximum_object_size: larger replies are forwarded but
 	// not stored. 0 means 4 MiB, Squid's default.
 	MaxObjectSize int64
+
+	// CacheAccess is squid.conf cache: a request denied by it is neither
+	// answered from the cache nor stored. Empty allows everything.
+	CacheAccess []Rule
+
+	// NegativeTTL is negative_ttl: how long error replies (404, 500 and
+	// friends, as Squid lists them) without explicit freshness are kept.
+	// 0, Squid's default, keeps none.
+	NegativeTTL time.Duration
+
+	// MaxStale is max_stale: how stale an object may be to be served when
+	// the origin cannot be reached or fails (RFC 9111, Section 4.2.4). 0
+	// means Squid's default of one week; negative means never.
+	MaxStale time.Duration
+
+	// CollapsedForwarding is collapsed_forwarding: concurrent misses for one
+	// URL make one origin request; the others wait for it and are then
+	// answered from the cache (TCP_CF_HIT) or, when the response could not
+	// be shared, fetch on their own.
+	CollapsedForwarding bool
+
+	// RangeOffsetLimit is range_offset_limit: on a miss, a Range request
+	// whose first byte is at most this far into the object fetches the
+	// whole object, stores it and answers the range from it; 0 (Squid's
+	// default) forwards the Range as it is, and -1 always fetches the whole.
+	RangeOffsetLimit int64
+
+	// EnablePurge allows the PURGE method, subject to http_access. Squid
+	// enables it when an acl of type method names PURGE.
+	EnablePurge bool
+
+	// ReloadLookup makes a client reload look the object up first, so that
+	// it is logged TCP_CLIENT_REFRESH_MISS; Squid does so when any
+	// refresh_pattern has reload-into-ims or ignore-reload, and otherwise
+	// skips the lookup (TCP_MISS).
+	ReloadLookup bool
+
+	// CDNCacheControl honours the CDN-Cache-Control response field
+	// (RFC 9213): when present, its directives replace Cache-Control and
+	// Expires for this cache. Off by default, as in Squid.
+	CDNCacheControl bool
+
+	// MaxVariants caps the variants stored per URL (Vary); 0 means
+	// DefaultMaxVariants.
+	MaxVariants int
 
 	// Log receives one entry per transaction; nil logs nothing.
 	Log *accesslog.Logger
@@ -88,7 +133,7 @@ type Handler struct {
 	statusHit, statusMiss        []string
 	statusStored, statusNoStore  []string
 	statusNoStoreM, statusDenied []string
-	statusStale                  []string
+	statusStale, statusBypass    []string
 
 	states sync.Pool // of *txState
 
@@ -99,6 +144,16 @@ type Handler struct {
 	// tiers is Store when it can say which tier served a hit (TCP_HIT
 	// versus TCP_MEM_HIT), else nil.
 	tiers tierGetter
+
+	maxVariants int
+	variantMu   variantLocks
+	flights     flightGroup
+	refreshing  flightGroup // background refreshes (stale-while-revalidate)
+
+	// statusHitTTL holds ready-made Cache-Status values for hits with the
+	// first hour of remaining freshness (ttl=N), like ageFields.
+	statusHitTTL [][]string
+	cacheStatus  string // this cache's name in Cache-Status
 }
 
 // tierGetter is the optional power of a store to report the tier of a hit
@@ -128,6 +183,10 @@ func New(opts Options) (*Handler, error) {
 	h.states.New = func() any { return new(txState) }
 	h.tiers, _ = opts.Store.(tierGetter)
 	h.maxRevalidate = min(opts.MaxObjectSize, 16<<20)
+	h.maxVariants = cmp.Or(max(opts.MaxVariants, 0), DefaultMaxVariants)
+	if h.opts.MaxStale == 0 {
+		h.opts.MaxStale = 7 * 24 * time.Hour
+	}
 	if h.errorLog == nil {
 		h.errorLog = log.Default()
 	}
@@ -165,6 +224,12 @@ func New(opts Options) (*Handler, error) {
 	h.statusNoStoreM = []string{cs + "; fwd=method"}
 	h.statusDenied = []string{cs + "; detail=denied"}
 	h.statusStale = []string{cs + "; fwd=stale"}
+	h.statusBypass = []string{cs + "; fwd=bypass"}
+	h.cacheStatus = cs
+	h.statusHitTTL = make([][]string, 3600)
+	for i := range h.statusHitTTL {
+		h.statusHitTTL[i] = []string{cs + "; hit; ttl=" + strconv.Itoa(i)}
+	}
 	return h, nil
 }
 
@@ -209,23 +274,6 @@ func cacheStatusName(name string) string {
 	return strconv.Quote(name)
 }
 
-// Port returns the http.Handler for one accelerator listener.
-func (h *Handler) Port(p Port) http.Handler {
-	if p.Scheme == "" {
-		p.Scheme = "http"
-	}
-	return &portHandler{h: h, port: p}
-}
-
-type portHandler struct {
-	h    *Handler
-	port Port
-}
-
-func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	ph.h.serve(rw, req, &ph.port)
-}
-
 // transaction is one request's state, shared by ACLs, the cache logic and
 // the access log.
 type transaction struct {
@@ -241,9 +289,29 @@ type transaction struct {
 
 	result, hier string
 	peer         *Peer
-	logged       bool
-	mimeType     string          // %mt when the reply does not carry it (304)
-	entry        accesslog.Entry // the access.log entry, kept here to avoid an allocation
+
+	// key is where the response is stored: the URL, or the secondary key
+	// of its variant (variants.go).
+	key string
+	rd  requestDirectives
+	rp  *RefreshPattern // refresh_pattern of url, found when first needed
+
+	// lookup is X-Cache-Lookup: whether a usable object was found.
+	lookup []string
+
+	// noStore is set when squid.conf cache denies the request.
+	noStore  bool
+	logged   bool
+	mimeType string          // %mt when the reply does not carry it (304)
+	entry    accesslog.Entry // the access.log entry, kept here to avoid an allocation
+}
+
+// refresh returns the refresh_pattern of the request's URL.
+func (tx *transaction) refresh(patterns []RefreshPattern) *RefreshPattern {
+	if tx.rp == nil {
+		tx.rp = MatchRefresh(tx.url, patterns)
+	}
+	return tx.rp
 }
 
 // pathQuery returns the URL without scheme and authority.
@@ -297,172 +365,6 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 	h.states.Put(st)
 }
 
-func (h *Handler) handle(cw *countingWriter, tx *transaction) {
-	req := tx.req
-	if req.Method == http.MethodConnect {
-		// An accelerator never opens tunnels (Squid answers CONNECT on an
-		// accel port through its error path too).
-		tx.url, tx.result = "error:unsupported-request", "NONE_NONE"
-		h.serveError(cw, tx, http.StatusNotImplemented, "ERR_UNSUP_REQ")
-		return
-	}
-	u, err := tx.port.siteURL(req)
-	if err != nil {
-		tx.url, tx.result = "error:invalid-request", "NONE_NONE"
-		h.serveError(cw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
-		return
-	}
-	tx.setURL(u)
-
-	if !allowed(h.opts.Access, tx) {
-		tx.result = "TCP_DENIED"
-		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
-		return
-	}
-
-	status := h.statusNoStoreM
-	if req.Method == http.MethodGet || req.Method == http.MethodHead {
-		status = h.statusMiss
-		if reload(req) {
-			status = h.statusNoStore
-		} else if served, stale := h.serveHit(cw, tx); served {
-			return
-		} else if stale != nil {
-			h.forward(cw, tx, h.statusStale, stale)
-			return
-		}
-		if onlyIfCached(req) {
-			// RFC 9111, Section 5.2.1.7: no stored response, so 504.
-			tx.result = "TCP_MISS"
-			h.serveError(cw, tx, http.StatusGatewayTimeout, "ERR_ONLY_IF_CACHED_MISS")
-			return
-		}
-	}
-	h.forward(cw, tx, status, nil)
-}
-
-// reload reports whether the client asked not to be served from cache
-// (RFC 9111, Section 5.2.1.4 no-cache; Section 5.4 Pragma: no-cache).
-func reload(req *http.Request) bool {
-	cc := req.Header["Cache-Control"]
-	if len(cc) == 0 {
-		for _, p := range req.Header["Pragma"] {
-			if strings.Contains(strings.ToLower(p), "no-cache") {
-				return true
-			}
-		}
-		return false
-	}
-	c := ParseCacheControl(req.Header)
-	return c.NoCache || c.MaxAge == 0
-}
-
-// hasConditional reports whether the request carries a condition a hit
-// may answer with 304.
-func hasConditional(req *http.Request) bool {
-	return len(req.Header["If-None-Match"]) > 0 || len(req.Header["If-Modified-Since"]) > 0
-}
-
-// onlyIfCached reports whether the client forbids contacting the origin.
-func onlyIfCached(req *http.Request) bool {
-	return len(req.Header["Cache-Control"]) > 0 && ParseCacheControl(req.Header).OnlyIfCached
-}
-
-// serveHit answers from the store when a fresh, matching object exists.
-func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (served bool, stale *staleObject) {
-	ctx := tx.req.Context()
-	var obj *store.Object
-	var tier store.Tier = store.TierMemory
-	var err error
-	if h.tiers != nil {
-		obj, tier, err = h.tiers.GetTier(ctx, tx.url)
-	} else {
-		obj, err = h.opts.Store.Get(ctx, tx.url)
-	}
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			h.errorLog.Printf("httpcache: get %s: %v", tx.url, err)
-		}
-		return false, nil
-	}
-	defer obj.Body.Close()
-	c, ok := obj.Meta.Decoded.(*cached)
-	if !ok {
-		if c, err = unmarshalCached(obj.Meta.Header); err != nil {
-			h.errorLog.Printf("httpcache: stored object %s: %v", tx.url, err)
-			return false, nil
-		}
-	}
-	if !c.varyMatches(tx.req) {
-		return false, nil
-	}
-	age := CurrentAge(c.initialAge, c.responseTime, tx.start)
-	if age >= c.lifetime || !clientAccepts(tx.req, age, c.lifetime) {
-		// RFC 9111, Section 4.3.1: a stale response with a validator is
-		// revalidated rather than fetched again, unless the client brings
-		// its own conditions.
-		if !hasValidator(c.header) || hasConditional(tx.req) || obj.Meta.Size > h.maxRevalidate {
-			return false, nil
-		}
-		body, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
-		if err != nil || int64(len(body)) != obj.Meta.Size {
-			return false, nil
-		}
-		return false, &staleObject{c: c, body: body}
-	}
-
-	out := rw.Header()
-	h.storedHeader(out, c, age, h.statusHit, obj.Meta.Size)
-	tx.result = "TCP_MEM_HIT"
-	if tier == store.TierDisk {
-		tx.result = "TCP_HIT"
-	}
-	if c.status == http.StatusOK && hasConditional(tx.req) {
-		if ok, inm := notModified(tx.req, c.header, c.responseTime); ok {
-			// RFC 9111, Section 4.3.2: answer the client's condition from
-			// the stored response; Squid logs TCP_INM_HIT or TCP_IMS_HIT.
-			tx.result = "TCP_IMS_HIT"
-			if inm {
-				tx.result = "TCP_INM_HIT"
-			}
-			// RFC 9110, Section 15.4.5: no representation metadata in a
-			// 304 (net/http drops Content-Type itself); the log still
-			// names the stored type, as Squid's does.
-			tx.mimeType = c.header.Get("Content-Type")
-			delete(out, "Content-Length")
-			delete(out, "Content-Type")
-			rw.WriteHeader(http.StatusNotModified)
-			return true, nil
-		}
-	}
-	if c.status == http.StatusOK && tx.req.Method == http.MethodGet && len(tx.req.Header["Range"]) > 0 {
-		if rs, ok := obj.Body.(io.ReadSeeker); ok {
-			// RFC 9110, Section 14: ranges of a complete stored response
-			// (206, multipart/byteranges, 416) are cut by net/http, which
-			// also sets Content-Length and Content-Range. A nil
-			// Content-Type keeps it from sniffing one the origin did not
-			// send.
-			delete(out, "Content-Length")
-			if _, ok := out["Content-Type"]; !ok {
-				out["Content-Type"] = nil
-			}
-			http.ServeContent(rw, tx.req, "", time.Time{}, rs)
-			return true, nil
-		}
-	}
-	fields := c.headerBytes
-	for _, k := range hitReplaced {
-		fields += fieldSize(k, out[k])
-	}
-	rw.writeHeaderSized(c.status, fields)
-	if tx.req.Method != http.MethodHead {
-		if _, err := io.Copy(rw, obj.Body); err != nil {
-			tx.result += "_ABORTED"
-		}
-	}
-	return true, nil
-}
-
 // storedHeader fills out with a stored response's fields and the ones a
 // cache adds: Age (RFC 9111, Section 5.1), Via, X-Cache, Cache-Status and
 // the Content-Length of the stored body.
@@ -475,22 +377,6 @@ func (h *Handler) storedHeader(out http.Header, c *cached, age time.Duration, ca
 	out["X-Cache"] = h.xCacheHit
 	out["Cache-Status"] = cacheStatus
 	out["Content-Length"] = c.contentLengthField(size)
-}
-
-// clientAccepts applies the request's max-age and min-fresh to a fresh
-// object (RFC 9111, Sections 5.2.1.1 and 5.2.1.3).
-func clientAccepts(req *http.Request, age, lifetime time.Duration) bool {
-	if len(req.Header["Cache-Control"]) == 0 {
-		return true
-	}
-	cc := ParseCacheControl(req.Header)
-	if cc.MaxAge >= 0 && age > cc.MaxAge {
-		return false
-	}
-	if cc.MinFresh >= 0 && lifetime-age < cc.MinFresh {
-		return false
-	}
-	return true
 }
 
 // appendVia adds this cache to a Via field (RFC 9110, Section 7.6.3).

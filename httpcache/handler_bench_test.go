@@ -14,14 +14,6 @@ import (
 	"cuttle/store"
 )
 
-// discardWriter is a reusable http.ResponseWriter that throws the reply
-// away, so that a benchmark measures the handler, not a recorder.
-type discardWriter struct{ h http.Header }
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) WriteHeader(int)             {}
-func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-
 // BenchmarkMemoryHit measures one memory hit of a 1 KiB object through
 // the accelerator handler, with and without an access.log.
 func BenchmarkMemoryHit(b *testing.B) {

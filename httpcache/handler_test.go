@@ -234,7 +234,7 @@ func TestMissThenHit(t *testing.T) {
 	for k, want := range map[string]string{
 		"X-Cache":       "MISS from accel-test.local",
 		"Via":           "1.1 accel-test.local (cuttle/test)",
-		"Cache-Status":  "accel-test.local; fwd=uri-miss; stored",
+		"Cache-Status":  "accel-test.local; fwd=uri-miss; stored; fwd-status=200",
 		"Cache-Control": "max-age=60",
 		"Date":          originDate,
 	} {
@@ -250,7 +250,7 @@ func TestMissThenHit(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"X-Cache":      "HIT from accel-test.local",
-		"Cache-Status": "accel-test.local; hit",
+		"Cache-Status": "accel-test.local; hit; ttl=57",
 		"Age":          "2",
 		"Content-Type": "text/css",
 	} {

@@ -21,7 +21,7 @@ func safeMethod(m string) bool {
 // and Content-Location when they have the same origin.
 func (h *Handler) invalidate(ctx context.Context, tx *transaction, res http.Header) {
 	ctx = context.WithoutCancel(ctx)
-	h.opts.Store.Delete(ctx, tx.url) //nolint:errcheck // nothing stored is fine
+	h.deleteURL(ctx, tx.url)
 	base, err := url.Parse(tx.url)
 	if err != nil {
 		return
@@ -40,6 +40,6 @@ func (h *Handler) invalidate(ctx context.Context, tx *transaction, res http.Head
 			continue // another origin: RFC 9111, 4.4 forbids invalidating it
 		}
 		u.Fragment, u.RawFragment = "", ""
-		h.opts.Store.Delete(ctx, u.String()) //nolint:errcheck // nothing stored is fine
+		h.deleteURL(ctx, u.String())
 	}
 }

@@ -13,6 +13,8 @@ import (
 type staleObject struct {
 	c    *cached
 	body []byte
+	key  string        // where it is stored
+	age  time.Duration // its current age when the request came in
 }
 
 // hasValidator reports whether a response can be revalidated
@@ -32,14 +34,25 @@ func (s *staleObject) addConditions(h http.Header) {
 	}
 }
 
-// servableOnError reports whether the stale copy may be served when the
-// origin cannot be reached: not when the response says must-revalidate,
-// proxy-revalidate, s-maxage or no-cache (RFC 9111, Sections 4.2.4 and
-// 5.2.2).
-func (s *staleObject) servableOnError() bool {
-	cc := ParseCacheControl(s.c.header)
-	return !cc.MustRevalidate && !cc.ProxyRevalidate && cc.SMaxAge < 0 && !cc.NoCache
+// servableOnError reports whether the stale copy may answer the request
+// when the origin cannot be reached or fails (staleOnError), with the
+// max_stale of the request's refresh_pattern.
+func (h *Handler) servableOnError(tx *transaction, s *staleObject) bool {
+	if s.c.status >= 500 {
+		return false // an error is no better than the origin's new one
+	}
+	maxStale := h.opts.MaxStale
+	if rp := tx.refresh(h.opts.RefreshPatterns); rp.MaxStale > 0 {
+		maxStale = rp.MaxStale
+	}
+	resCC := h.responseCC(s.c.header)
+	return staleOnError(&resCC, &tx.rd.cc, s.age-s.c.lifetime, maxStale)
 }
+
+// conditionalFields are the request fields of RFC 9110, Section 13.1. A
+// revalidation replaces the client's with the cache's own; the client's are
+// then answered from the result.
+var conditionalFields = [...]string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"}
 
 // keepOn304 lists the stored fields a 304 does not replace: they describe
 // the stored content itself (its length, coding, digest and range) or
@@ -65,8 +78,8 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 		}
 		merged[k] = v
 	}
-	cc := ParseCacheControl(merged)
-	lifetime, _ := FreshnessLifetime(old.status, merged, cc, tx.url, h.opts.RefreshPatterns, responseTime)
+	cc := h.responseCC(merged)
+	lifetime, _ := FreshnessLifetime(old.status, merged, cc, tx.refresh(h.opts.RefreshPatterns), responseTime)
 	if cc.NoCache {
 		lifetime = 0
 	}
@@ -82,11 +95,12 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 	}
 	c.headerBytes = hitFieldsSize(merged)
 	c.setSize(int64(len(s.body)))
-	if cc.NoStore || cc.Private {
-		h.opts.Store.Delete(context.WithoutCancel(tx.req.Context()), tx.url) //nolint:errcheck // best effort
+	rp := tx.refresh(h.opts.RefreshPatterns)
+	if cc.NoStore && !rp.IgnoreNoStore || cc.Private && !rp.IgnorePrivate || tx.noStore {
+		h.opts.Store.Delete(context.WithoutCancel(tx.req.Context()), s.key) //nolint:errcheck // best effort
 		return c
 	}
-	err := h.opts.Store.Put(context.WithoutCancel(tx.req.Context()), tx.url, metaFor(c, int64(len(s.body))), bytes.NewReader(s.body))
+	err := h.opts.Store.Put(context.WithoutCancel(tx.req.Context()), s.key, metaFor(c, int64(len(s.body))), bytes.NewReader(s.body))
 	if err != nil {
 		h.errorLog.Printf("httpcache: store refreshed %s: %v", tx.url, err)
 	}
@@ -95,10 +109,17 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 
 // serveStale sends the stored body of s with the header of c (the stored
 // response, or its refreshed form after a 304).
+//
+// The client's own conditions, which the revalidation did not carry, are
+// answered here (RFC 9111, Section 4.3.2).
 func (h *Handler) serveStale(rw *countingWriter, tx *transaction, s *staleObject, c *cached, cacheStatus []string) {
 	out := rw.Header()
 	clear(out)
 	h.storedHeader(out, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, int64(len(s.body)))
+	out["X-Cache-Lookup"] = tx.lookup
+	if h.answerConditional(rw, tx, c) {
+		return
+	}
 	rw.WriteHeader(c.status)
 	if tx.req.Method != http.MethodHead {
 		rw.Write(s.body) //nolint:errcheck // the client may be gone; logged by status

@@ -31,6 +31,9 @@ type Port struct {
 
 	// ListenPort is the TCP port the listener is bound to.
 	ListenPort int
+
+	// X-Cache-Lookup values for this port, set by Handler.Port.
+	lookupHit, lookupMiss, lookupNone []string
 }
 
 // errInvalidRequest means the request cannot be mapped to a site.

@@ -16,10 +16,19 @@ import (
 // arrival, or one marked no-cache, is stored only with a validator, so that
 // it can be revalidated (Section 4.3).
 //
-// Responses that set cookies are not stored either. RFC 9111, Section 7.3
-// would allow it, but a shared cache that replays one visitor's Set-Cookie
-// to the next hands out sessions; cuttle chooses to be safe here.
-func Storable(req *http.Request, status int, res http.Header, resCC CacheControl, lifetime time.Duration) bool {
+// The refresh_pattern rp may relax this on the admin's explicit request:
+// ignore-no-store, ignore-private, and store-stale (keep a response even
+// when it is stale on arrival and has no validator).
+//
+// Responses that set cookies are not stored. RFC 9111, Section 7.3 would
+// allow it, and Squid stores them (dropping Set-Cookie when it serves a
+// hit), but the body of such a response is often personal, and a shared
+// cache that hands it to the next visitor leaks it; cuttle chooses to be
+// safe here (docs: README, "Caching").
+func Storable(req *http.Request, status int, res http.Header, resCC CacheControl, lifetime time.Duration, rp *RefreshPattern) bool {
+	if rp == nil {
+		rp = &defaultRefresh
+	}
 	if req.Method != http.MethodGet {
 		return false
 	}
@@ -37,7 +46,7 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 		}
 		noStore = false
 	}
-	if noStore || resCC.Private {
+	if noStore && !rp.IgnoreNoStore || resCC.Private && !rp.IgnorePrivate {
 		return false
 	}
 	if reqCC := ParseCacheControl(req.Header); reqCC.NoStore {
@@ -54,7 +63,7 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 	}
 	// A response stale on arrival, or marked no-cache, is worth keeping
 	// only when it can be revalidated (RFC 9111, Section 4.3).
-	return lifetime > 0 && !resCC.NoCache || hasValidator(res)
+	return lifetime > 0 && !resCC.NoCache || hasValidator(res) || rp.StoreStale
 }
 
 // understoodStatus reports whether cuttle implements the caching rules of a

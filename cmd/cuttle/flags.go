@@ -33,6 +33,7 @@ type cuttleFlags struct {
 	idleTimeout       time.Duration
 	debugAddr         string
 	parseFormat       string // text or json
+	cdnCacheControl   bool
 }
 
 // squidBoolLetters are Squid's option letters without a value that cuttle
@@ -70,6 +71,7 @@ func newCuttleFlagSet(cf *cuttleFlags) *flag.FlagSet {
 	fs.DurationVar(&cf.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle client connection is kept (client_idle_pconn_timeout)")
 	fs.StringVar(&cf.parseFormat, "parse-format", "text", "how -k parse reports: text (FILE:LINE: error|warning|notice: message lines on stderr) or json "+
 		"(one object on stdout: {file, errors, warnings, notices, findings: [{file, line, severity, directive, message, included_from: [{file, line}]}]})")
+	fs.BoolVar(&cf.cdnCacheControl, "cdn-cache-control", false, "obey the CDN-Cache-Control response field (RFC 9213) before Cache-Control and Expires")
 	fs.StringVar(&cf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this address (off by default; keep it on loopback)")
 	return fs
 }

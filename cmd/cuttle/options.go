@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"cuttle/httpcache"
@@ -24,6 +25,25 @@ type setup struct {
 type listener struct {
 	addr string
 	port httpcache.Port
+}
+
+// buildRules turns an access list (http_access, cache) into rules, adding
+// an error for each ACL name that is not defined.
+func buildRules(directive string, list []squidconf.AccessRule, acls map[string]httpcache.ACL, errs []error) ([]httpcache.Rule, []error) {
+	var rules []httpcache.Rule
+	for _, r := range list {
+		rule := httpcache.Rule{Allow: r.Allow}
+		for _, ref := range r.ACLs {
+			acl, ok := acls[ref.Name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: %s: ACL not found: %s", r.Pos, directive, ref.Name))
+				continue
+			}
+			rule.Terms = append(rule.Terms, httpcache.Term{ACL: acl, Not: ref.Not})
+		}
+		rules = append(rules, rule)
+	}
+	return rules, errs
 }
 
 // buildOptions turns cfg into package options. Problems that Squid accepts
@@ -80,17 +100,13 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		}
 		acls[a.Name] = acl
 	}
-	for _, r := range cfg.HTTPAccess {
-		rule := httpcache.Rule{Allow: r.Allow}
-		for _, ref := range r.ACLs {
-			acl, ok := acls[ref.Name]
-			if !ok {
-				errs = append(errs, fmt.Errorf("%s: http_access: ACL not found: %s", r.Pos, ref.Name))
-				continue
-			}
-			rule.Terms = append(rule.Terms, httpcache.Term{ACL: acl, Not: ref.Not})
+	s.handler.Access, errs = buildRules("http_access", cfg.HTTPAccess, acls, errs)
+	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
+	for _, a := range cfg.ACLs {
+		// Squid enables PURGE when an acl of type method names it.
+		if a.Type == "method" && slices.Contains(a.Values, "PURGE") {
+			s.handler.EnablePurge = true
 		}
-		s.handler.Access = append(s.handler.Access, rule)
 	}
 
 	for _, rp := range cfg.RefreshPatterns {
@@ -105,7 +121,29 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		}
 		s.handler.RefreshPatterns = append(s.handler.RefreshPatterns, httpcache.RefreshPattern{
 			Regexp: re, Min: rp.Min, Max: rp.Max, Percent: rp.Percent,
+			OverrideExpire: rp.OverrideExpire, OverrideLastmod: rp.OverrideLastmod,
+			ReloadIntoIMS: rp.ReloadIntoIMS, IgnoreReload: rp.IgnoreReload,
+			IgnoreNoStore: rp.IgnoreNoStore, IgnorePrivate: rp.IgnorePrivate,
+			RefreshIMS: rp.RefreshIMS, StoreStale: rp.StoreStale,
+			MaxStale: max(rp.MaxStale, 0),
 		})
+		if rp.ReloadIntoIMS || rp.IgnoreReload {
+			s.handler.ReloadLookup = true
+		}
+	}
+	s.handler.NegativeTTL = cfg.NegativeTTL
+	s.handler.MaxStale = cfg.MaxStale
+	if cfg.MaxStale == 0 {
+		s.handler.MaxStale = -1 // max_stale 0: never serve stale on error
+	}
+	s.handler.CollapsedForwarding = cfg.CollapsedForwarding
+	for i, rl := range cfg.RangeOffsetLimit {
+		if len(rl.ACLs) > 0 {
+			fmt.Fprintf(w, "%s: range_offset_limit: acl lists are not evaluated yet; the line applies to every request\n", rl.Pos)
+		}
+		if i == 0 {
+			s.handler.RangeOffsetLimit = rl.Size
+		}
 	}
 
 	s.handler.VisibleHostname = cfg.VisibleHostname

@@ -60,6 +60,7 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	opts.Store = store.NewTiered(mem, nil)
 	opts.Log = logger
 	opts.ErrorLog = cacheLog
+	opts.CDNCacheControl = cf.cdnCacheControl
 	h, err := httpcache.New(opts)
 	if err != nil {
 		cacheLog.Printf("FATAL: %v", err)

@@ -1,0 +1,355 @@
+package httpcache
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"cuttle/store"
+)
+
+// Port returns the http.Handler for one accelerator listener.
+func (h *Handler) Port(p Port) http.Handler {
+	if p.Scheme == "" {
+		p.Scheme = "http"
+	}
+	// Squid 5's X-Cache-Lookup names the cache and the port the request
+	// came in on.
+	at := " from " + h.opts.VisibleHostname + ":" + strconv.Itoa(p.ListenPort)
+	p.lookupHit = []string{"HIT" + at}
+	p.lookupMiss = []string{"MISS" + at}
+	p.lookupNone = []string{"NONE" + at}
+	return &portHandler{h: h, port: p}
+}
+
+type portHandler struct {
+	h    *Handler
+	port Port
+}
+
+func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	ph.h.serve(rw, req, &ph.port)
+}
+
+func (h *Handler) handle(cw *countingWriter, tx *transaction) {
+	req := tx.req
+	if req.Method == http.MethodConnect {
+		// An accelerator never opens tunnels (Squid answers CONNECT on an
+		// accel port through its error path too).
+		tx.url, tx.result = "error:unsupported-request", "NONE_NONE"
+		h.serveError(cw, tx, http.StatusNotImplemented, "ERR_UNSUP_REQ")
+		return
+	}
+	u, err := tx.port.siteURL(req)
+	if err != nil {
+		tx.url, tx.result = "error:invalid-request", "NONE_NONE"
+		h.serveError(cw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
+		return
+	}
+	tx.setURL(u)
+	tx.key = tx.url
+	tx.lookup = tx.port.lookupNone
+
+	if !allowed(h.opts.Access, tx) {
+		tx.result = "TCP_DENIED"
+		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		return
+	}
+	if req.Method == "PURGE" {
+		h.purge(cw, tx)
+		return
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		h.forward(cw, tx, h.statusNoStoreM, nil)
+		return
+	}
+	tx.lookup = tx.port.lookupMiss
+	if len(h.opts.CacheAccess) > 0 && !allowed(h.opts.CacheAccess, tx) {
+		// squid.conf cache deny: no lookup, nothing stored.
+		tx.noStore = true
+		h.forward(cw, tx, h.statusBypass, nil)
+		return
+	}
+	tx.rd = parseRequestDirectives(req.Header)
+	if tx.rd.reload && !h.opts.ReloadLookup {
+		// Squid skips the lookup on a client reload unless some
+		// refresh_pattern could make use of the stored object.
+		h.forward(cw, tx, h.statusNoStore, nil)
+		return
+	}
+	switch out, stale := h.serveHit(cw, tx); out {
+	case hitServed:
+		return
+	case hitStale:
+		h.forward(cw, tx, h.statusStale, stale)
+		return
+	case hitReload:
+		tx.result = "TCP_CLIENT_REFRESH_MISS"
+		h.forward(cw, tx, h.statusNoStore, nil)
+		return
+	case hitForward:
+		tx.noStore = true
+		h.forward(cw, tx, h.statusNoStore, nil)
+		return
+	}
+	if tx.rd.cc.OnlyIfCached {
+		// RFC 9111, Section 5.2.1.7: no stored response, so 504.
+		tx.result = "TCP_MISS"
+		h.serveError(cw, tx, http.StatusGatewayTimeout, "ERR_ONLY_IF_CACHED_MISS")
+		return
+	}
+	if h.opts.CollapsedForwarding && !tx.rd.reload {
+		h.collapsedMiss(cw, tx)
+		return
+	}
+	h.forward(cw, tx, h.statusMiss, nil)
+}
+
+// hitOutcome is what serveHit did.
+type hitOutcome uint8
+
+const (
+	hitNone    hitOutcome = iota // nothing usable stored: a miss
+	hitServed                    // the response was sent
+	hitStale                     // revalidate the returned stale object
+	hitReload                    // client reload of a stored object
+	hitForward                   // forward the client's request as it is
+)
+
+// lookup finds the stored response for the request: the object under the
+// URL or, when the URL holds a variant index, the variant the request
+// selects (RFC 9111, Section 4.1). It sets tx.key to where it was found.
+// The caller closes the returned object's body.
+func (h *Handler) lookup(tx *transaction) (*store.Object, *cached, store.Tier) {
+	ctx := tx.req.Context()
+	obj, tier, err := h.get(ctx, tx.url)
+	if err != nil {
+		return nil, nil, 0
+	}
+	if isVariantIndex(&obj.Meta) {
+		idx, err := decodeVariantIndex(&obj.Meta)
+		obj.Body.Close()
+		if err != nil {
+			return nil, nil, 0
+		}
+		tx.key = variantKey(tx.url, idx.names, tx.req.Header)
+		if obj, tier, err = h.get(ctx, tx.key); err != nil {
+			return nil, nil, 0
+		}
+	}
+	c, ok := obj.Meta.Decoded.(*cached)
+	if !ok {
+		if c, err = unmarshalCached(obj.Meta.Header); err != nil {
+			h.errorLog.Printf("httpcache: stored object %s: %v", tx.url, err)
+			obj.Body.Close()
+			return nil, nil, 0
+		}
+	}
+	if !c.varyMatches(tx.req) {
+		obj.Body.Close()
+		return nil, nil, 0
+	}
+	return obj, c, tier
+}
+
+// get reads one stored object and the tier it came from.
+func (h *Handler) get(ctx context.Context, key string) (*store.Object, store.Tier, error) {
+	var obj *store.Object
+	tier := store.TierMemory
+	var err error
+	if h.tiers != nil {
+		obj, tier, err = h.tiers.GetTier(ctx, key)
+	} else {
+		obj, err = h.opts.Store.Get(ctx, key)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.errorLog.Printf("httpcache: get %s: %v", key, err)
+	}
+	return obj, tier, err
+}
+
+// serveHit answers from the store when a stored response may be used
+// (decideHit), and otherwise says what to do instead.
+func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *staleObject) {
+	obj, c, tier := h.lookup(tx)
+	if obj == nil {
+		return hitNone, nil
+	}
+	defer obj.Body.Close()
+	tx.lookup = tx.port.lookupHit
+	age := CurrentAge(c.initialAge, c.responseTime, tx.start)
+	rp := &defaultRefresh
+	if tx.rd.reload || tx.rd.conditional || age >= c.lifetime {
+		rp = tx.refresh(h.opts.RefreshPatterns)
+	}
+	action := decideHit(&tx.rd, rp, age, c.lifetime, func() CacheControl { return h.responseCC(c.header) })
+	switch action {
+	case reload:
+		return hitReload, nil
+	case forwardClient:
+		return hitForward, nil
+	case revalidate:
+		// RFC 9111, Section 4.3.1: revalidate (or fetch again) keeping the
+		// stored copy for the answer and for when the origin fails. A
+		// body too large to hold is simply fetched again.
+		if obj.Meta.Size > h.maxRevalidate {
+			return hitNone, nil
+		}
+		body, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
+		if err != nil || int64(len(body)) != obj.Meta.Size {
+			return hitNone, nil
+		}
+		return hitStale, &staleObject{c: c, body: body, key: tx.key, age: age}
+	case useStaleRefresh:
+		h.refreshInBackground(tx, c)
+	}
+
+	out := rw.Header()
+	h.storedHeader(out, c, age, h.hitStatus(c.lifetime-age), obj.Meta.Size)
+	out["X-Cache-Lookup"] = tx.lookup
+	tx.result = "TCP_MEM_HIT"
+	switch {
+	case negativeStatus(c.status):
+		tx.result = "TCP_NEGATIVE_HIT"
+	case tier == store.TierDisk:
+		tx.result = "TCP_HIT"
+	}
+	if h.answerConditional(rw, tx, c) {
+		return hitServed, nil
+	}
+	if c.status == http.StatusOK && tx.req.Method == http.MethodGet && len(tx.req.Header["Range"]) > 0 {
+		if rs, ok := obj.Body.(io.ReadSeeker); ok {
+			serveRange(rw, tx.req, rs)
+			return hitServed, nil
+		}
+	}
+	fields := c.headerBytes
+	for _, k := range hitReplaced {
+		fields += fieldSize(k, out[k])
+	}
+	rw.writeHeaderSized(c.status, fields)
+	if tx.req.Method != http.MethodHead {
+		if _, err := io.Copy(rw, obj.Body); err != nil {
+			tx.result += "_ABORTED"
+		}
+	}
+	return hitServed, nil
+}
+
+// hitStatus is the Cache-Status of a hit with ttl of freshness left
+// (RFC 9211, Section 2.1 hit, 2.5 ttl); negative once stale.
+func (h *Handler) hitStatus(ttl time.Duration) []string {
+	if ttl >= 0 && ttl < time.Duration(len(h.statusHitTTL))*time.Second {
+		return h.statusHitTTL[ttl/time.Second]
+	}
+	return []string{h.cacheStatus + "; hit; ttl=" + strconv.FormatInt(int64(ttl/time.Second), 10)}
+}
+
+// answerConditional answers the client's own conditional request from a
+// stored response with 304 when its condition says so (RFC 9111,
+// Section 4.3.2); a hit is then logged TCP_INM_HIT or TCP_IMS_HIT as in
+// Squid. The response header must already be filled in.
+func (h *Handler) answerConditional(rw *countingWriter, tx *transaction, c *cached) bool {
+	if c.status != http.StatusOK || !tx.rd.conditional {
+		return false
+	}
+	ok, inm := notModified(tx.req, c.header, c.responseTime)
+	if !ok {
+		return false
+	}
+	if strings.HasSuffix(tx.result, "_HIT") {
+		tx.result = "TCP_IMS_HIT"
+		if inm {
+			tx.result = "TCP_INM_HIT"
+		}
+	}
+	// RFC 9110, Section 15.4.5: no representation metadata in a 304
+	// (net/http drops Content-Type itself); the log still names the stored
+	// type, as Squid's does.
+	out := rw.Header()
+	tx.mimeType = c.header.Get("Content-Type")
+	delete(out, "Content-Length")
+	delete(out, "Content-Type")
+	rw.WriteHeader(http.StatusNotModified)
+	return true
+}
+
+// serveRange answers a Range request from a complete stored body
+// (RFC 9110, Section 14): 206 with one part or multipart/byteranges, or
+// 416, cut by net/http, which also sets Content-Length and Content-Range. A
+// nil Content-Type keeps it from sniffing one the origin did not send. A
+// Range field asking for too many parts is ignored and the whole body sent
+// (Section 14.2 allows ignoring Range).
+func serveRange(rw http.ResponseWriter, req *http.Request, rs io.ReadSeeker) {
+	out := rw.Header()
+	delete(out, "Content-Length")
+	if _, ok := out["Content-Type"]; !ok {
+		out["Content-Type"] = nil
+	}
+	if !reasonableRanges(req.Header.Get("Range")) {
+		r := *req
+		r.Header = req.Header.Clone()
+		r.Header.Del("Range")
+		req = &r
+	}
+	http.ServeContent(rw, req, "", time.Time{}, rs)
+}
+
+// negativeStatus lists the error statuses Squid caches negatively: for
+// negative_ttl when they carry no freshness of their own, and logged
+// TCP_NEGATIVE_HIT when served from the cache.
+func negativeStatus(code int) bool {
+	switch code {
+	case 204, 305, 400, 403, 404, 405, 414, 500, 501, 502, 503, 504:
+		return true
+	}
+	return false
+}
+
+// responseCC returns the directives this cache obeys for a response:
+// CDN-Cache-Control when Options.CDNCacheControl is set and the field is
+// there (RFC 9213, Section 2), else Cache-Control.
+func (h *Handler) responseCC(hdr http.Header) CacheControl {
+	if h.opts.CDNCacheControl {
+		if v := hdr["Cdn-Cache-Control"]; len(v) > 0 {
+			return ParseCacheControl(http.Header{"Cache-Control": v})
+		}
+	}
+	return ParseCacheControl(hdr)
+}
+
+// purge answers PURGE (Squid's extension method): the stored response of
+// the URL, with all its variants, is removed; 200 if there was one, 404 if
+// not. Squid allows PURGE only when an acl of type method names it, and
+// http_access decides who may.
+func (h *Handler) purge(rw *countingWriter, tx *transaction) {
+	if !h.opts.EnablePurge {
+		tx.result = "TCP_DENIED"
+		h.serveError(rw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		return
+	}
+	tx.result = "TCP_MISS"
+	status := http.StatusNotFound
+	if h.deleteURL(context.WithoutCancel(tx.req.Context()), tx.url) {
+		status = http.StatusOK
+	}
+	out := rw.Header()
+	out["Content-Length"] = []string{"0"}
+	out["Via"] = h.via
+	rw.WriteHeader(status)
+}
+
+// reasonableRanges reports whether a Range field value asks for few
+// enough parts to be honoured: at most maxRanges byte ranges (RFC 9110,
+// Section 14.2 lets a server ignore a Range field; many small or
+// overlapping ranges are a known amplification attack).
+func reasonableRanges(v string) bool {
+	return strings.Count(v, ",") < maxRanges
+}
+
+// maxRanges is the most byte ranges one request may ask for.
+const maxRanges = 16

@@ -1,0 +1,261 @@
+package httpcache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+
+	"cuttle/store"
+)
+
+// Responses that vary (RFC 9111, Section 4.1) are stored under a secondary
+// key: the URL, a NUL byte and the request's normalised values of the
+// fields named in Vary. The URL itself then holds a variant index: the
+// Vary field names and the secondary keys stored, newest last, at most
+// Options.MaxVariants of them. A lookup reads the index, builds the
+// request's secondary key and reads that; the variant found is checked
+// against the request once more before it is used.
+
+// DefaultMaxVariants is the number of variants kept per URL when
+// Options.MaxVariants is 0; the oldest is dropped for a new one.
+const DefaultMaxVariants = 32
+
+const variantMagic = "cuttle-variants 1\n"
+
+// variantIndex is what a URL holds when its responses vary.
+type variantIndex struct {
+	names []string // canonical field names from Vary
+	keys  []string // secondary keys, oldest first
+}
+
+func (v *variantIndex) marshal() []byte {
+	var b bytes.Buffer
+	b.WriteString(variantMagic)
+	b.WriteString(strings.Join(v.names, ","))
+	b.WriteByte('\n')
+	for _, k := range v.keys {
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func unmarshalVariantIndex(p []byte) (*variantIndex, error) {
+	rest, ok := bytes.CutPrefix(p, []byte(variantMagic))
+	if !ok {
+		return nil, errBadMeta
+	}
+	lines := strings.Split(strings.TrimSuffix(string(rest), "\n"), "\n")
+	v := &variantIndex{}
+	if lines[0] != "" {
+		v.names = strings.Split(lines[0], ",")
+	}
+	for _, l := range lines[1:] {
+		k, err := strconv.Unquote(l)
+		if err != nil {
+			return nil, errBadMeta
+		}
+		v.keys = append(v.keys, k)
+	}
+	return v, nil
+}
+
+// isVariantIndex reports whether stored metadata is a variant index.
+func isVariantIndex(meta *store.Meta) bool {
+	if _, ok := meta.Decoded.(*variantIndex); ok {
+		return true
+	}
+	return bytes.HasPrefix(meta.Header, []byte(variantMagic))
+}
+
+func decodeVariantIndex(meta *store.Meta) (*variantIndex, error) {
+	if v, ok := meta.Decoded.(*variantIndex); ok {
+		return v, nil
+	}
+	return unmarshalVariantIndex(meta.Header)
+}
+
+// variantKey is the secondary key of the variant of url that a request
+// with header h selects, given the Vary field names.
+func variantKey(url string, names []string, h http.Header) string {
+	var b strings.Builder
+	b.WriteString(url)
+	for _, name := range names {
+		b.WriteByte(0)
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(varyValue(h, name))
+	}
+	return b.String()
+}
+
+// varyCaseless lists request fields whose values are compared without
+// regard to case (RFC 9110, Sections 12.5.1 to 12.5.4: media types,
+// charsets, codings and language tags are case-insensitive).
+var varyCaseless = map[string]bool{
+	"Accept":          true,
+	"Accept-Charset":  true,
+	"Accept-Encoding": true,
+	"Accept-Language": true,
+}
+
+// varyUnordered lists request fields whose member order carries no
+// meaning, so that sorting them is safe: content codings are chosen by
+// their weights alone (RFC 9110, Section 12.5.3).
+var varyUnordered = map[string]bool{
+	"Accept-Encoding": true,
+}
+
+// varyValue returns a request's value of one Vary field, normalised as
+// RFC 9111, Section 4.1 allows: field lines combined, whitespace around
+// list commas and parameter separators removed, case folded for the fields
+// of varyCaseless and members sorted for those of varyUnordered. A missing
+// field and an empty one are the same.
+func varyValue(h http.Header, name string) string {
+	vs := h[name]
+	switch {
+	case len(vs) == 0:
+		return ""
+	case len(vs) == 1 && isPlainToken(vs[0]):
+		if varyCaseless[name] {
+			return strings.ToLower(vs[0])
+		}
+		return vs[0]
+	}
+	var members []string
+	for _, v := range vs {
+		for m := range strings.SplitSeq(v, ",") {
+			if m = compactParams(strings.Trim(m, " \t")); m != "" {
+				members = append(members, m)
+			}
+		}
+	}
+	if varyCaseless[name] {
+		for i, m := range members {
+			members[i] = strings.ToLower(m)
+		}
+	}
+	if varyUnordered[name] {
+		slices.Sort(members)
+	}
+	return strings.Join(members, ",")
+}
+
+// isPlainToken reports whether s needs no normalisation: no list, no
+// parameters, no whitespace.
+func isPlainToken(s string) bool {
+	return s != "" && !strings.ContainsAny(s, ", \t;")
+}
+
+// compactParams removes the whitespace around ';' and '=' in one list
+// member ("gzip ; q=0.5" and "gzip;q=0.5" are the same value).
+func compactParams(m string) string {
+	if !strings.ContainsAny(m, ";=") || !strings.ContainsAny(m, " \t") {
+		return m
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(m, ";") {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		k, v, ok := strings.Cut(strings.Trim(part, " \t"), "=")
+		b.WriteString(strings.Trim(k, " \t"))
+		if ok {
+			b.WriteByte('=')
+			b.WriteString(strings.Trim(v, " \t"))
+		}
+	}
+	return b.String()
+}
+
+// parseVary parses the Vary fields of a response into canonical names,
+// without duplicates. ok is false for "Vary: *", which never matches a
+// later request (RFC 9111, Section 4.1), and for more than maxVaryNames
+// names, which cuttle does not store.
+func parseVary(h http.Header) (names []string, ok bool) {
+	for _, v := range h["Vary"] {
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.Trim(name, " \t")
+			switch name {
+			case "":
+				continue
+			case "*":
+				return nil, false
+			}
+			name = textproto.CanonicalMIMEHeaderKey(name)
+			if !slices.Contains(names, name) {
+				if len(names) == maxVaryNames {
+					return nil, false
+				}
+				names = append(names, name)
+			}
+		}
+	}
+	return names, true
+}
+
+// maxVaryNames bounds the fields one response may vary on.
+const maxVaryNames = 16
+
+// variantLocks serialises the updates of one URL's variant index.
+type variantLocks [64]sync.Mutex
+
+func (l *variantLocks) lock(url string) *sync.Mutex {
+	return &l[xxhash.Sum64String(url)%uint64(len(l))]
+}
+
+// addVariant records that url now holds the variant stored under key,
+// dropping the oldest variants beyond the cap and replacing an index made
+// for other Vary names (its variants are removed).
+func (h *Handler) addVariant(ctx context.Context, url string, names []string, key string) {
+	mu := h.variantMu.lock(url)
+	mu.Lock()
+	defer mu.Unlock()
+	idx := &variantIndex{names: names}
+	if obj, err := h.opts.Store.Get(ctx, url); err == nil {
+		if old, err := decodeVariantIndex(&obj.Meta); err == nil {
+			if slices.Equal(old.names, names) {
+				idx.keys = slices.DeleteFunc(slices.Clone(old.keys), func(k string) bool { return k == key })
+			} else {
+				for _, k := range old.keys {
+					h.opts.Store.Delete(ctx, k) //nolint:errcheck // best effort
+				}
+			}
+		}
+		obj.Body.Close()
+	}
+	idx.keys = append(idx.keys, key)
+	for len(idx.keys) > h.maxVariants {
+		h.opts.Store.Delete(ctx, idx.keys[0]) //nolint:errcheck // best effort
+		idx.keys = idx.keys[1:]
+	}
+	meta := store.Meta{Header: idx.marshal(), Decoded: idx, Size: 0}
+	if err := h.opts.Store.Put(ctx, url, meta, bytes.NewReader(nil)); err != nil && !errors.Is(err, store.ErrTooLarge) {
+		h.errorLog.Printf("httpcache: store variant index %s: %v", url, err)
+	}
+}
+
+// deleteURL removes what is stored for url: the response, or the variant
+// index and every variant it lists. It reports whether anything was there.
+func (h *Handler) deleteURL(ctx context.Context, url string) bool {
+	obj, err := h.opts.Store.Get(ctx, url)
+	if err != nil {
+		return false
+	}
+	if idx, err := decodeVariantIndex(&obj.Meta); err == nil {
+		for _, k := range idx.keys {
+			h.opts.Store.Delete(ctx, k) //nolint:errcheck // best effort
+		}
+	}
+	obj.Body.Close()
+	h.opts.Store.Delete(ctx, url) //nolint:errcheck // best effort
+	return true
+}
