@@ -64,6 +64,9 @@ func (h *Handler) serveError(rw *countingWriter, tx *transaction, status int, co
 	out["X-Squid-Error"] = []string{code + " 0"}
 	out["Cache-Control"] = []string{"no-store"}
 	out["X-Cache"] = h.xCacheMiss
+	if tx.lookup != nil {
+		out["X-Cache-Lookup"] = tx.lookup
+	}
 	out["Via"] = h.via
 	out["Cache-Status"] = []string{cacheStatusName(h.opts.VisibleHostname) + "; detail=" + code}
 	if tx.result == "" {
