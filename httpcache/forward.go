@@ -79,6 +79,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 			tx.result = "TCP_REFRESH_FAIL_ERR"
 		}
 		status, code := errorStatus(ctx, err)
+		if code == "ERR_READ_TIMEOUT" {
+			tx.result += "_TIMEDOUT" // Squid's suffix for a timed-out transaction
+		}
 		h.serveError(rw, tx, status, code)
 		return
 	}
