@@ -102,7 +102,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		h.serveError(cw, tx, http.StatusGatewayTimeout, "ERR_ONLY_IF_CACHED_MISS")
 		return
 	}
-	if h.opts.CollapsedForwarding && !tx.rd.reload {
+	// Only a plain GET can lead: a HEAD or Range answer is not stored, so
+	// it would leave nothing for the waiters.
+	if h.opts.CollapsedForwarding && !tx.rd.reload && req.Method == http.MethodGet && len(req.Header["Range"]) == 0 {
 		h.collapsedMiss(cw, tx)
 		return
 	}
