@@ -112,9 +112,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		h.invalidate(ctx, tx, res.Header)
 	}
 
-	sw, storeStatus := h.storeResponse(tx, res, requestTime, responseTime)
-	if storeStatus != nil {
-		cacheStatus = storeStatus
+	sw, stored := h.storeResponse(tx, res, requestTime, responseTime)
+	if stored {
+		cacheStatus = h.storedStatus(cacheStatus)
 	}
 	if whole && sw != nil {
 		h.serveWhole(rw, tx, res, sw)
@@ -152,11 +152,10 @@ func (h *Handler) fwdStatus(cs []string, status int) []string {
 // storeResponse decides whether the origin's response is stored
 // (RFC 9111, Section 3) and, if so, starts storing it under its key: the
 // URL, or the variant's secondary key when it varies (Section 4.1). It
-// returns the writer (nil when not stored) and the Cache-Status to send
-// when it differs from the one the caller had.
-func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime, responseTime time.Time) (*storeWriter, []string) {
+// returns the writer, and false when the response is not stored.
+func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime, responseTime time.Time) (*storeWriter, bool) {
 	if tx.noStore {
-		return nil, nil
+		return nil, false
 	}
 	req := tx.req
 	hdr := res.Header
@@ -174,15 +173,19 @@ func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime
 		// The statuses RFC 9110, Section 15.1 makes heuristically
 		// cacheable (404, 405, 414, 501, 204) follow refresh_pattern.
 		if h.opts.NegativeTTL <= 0 {
-			return nil, nil
+			return nil, false
 		}
 		lifetime = h.opts.NegativeTTL
+	} else if !explicit && !heuristicStatus(res.StatusCode) && !resCC.Public {
+		// RFC 9111, Section 3: without explicit freshness only the
+		// heuristically cacheable statuses may be stored.
+		return nil, false
 	}
 	if resCC.NoCache {
 		lifetime = 0 // RFC 9111, Section 5.2.2.4: revalidate before every use
 	}
 	if !Storable(req, res.StatusCode, res.Header, resCC, lifetime, rp) || res.ContentLength > h.opts.MaxObjectSize {
-		return nil, nil
+		return nil, false
 	}
 	c := &cached{
 		status:       res.StatusCode,
@@ -208,7 +211,19 @@ func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime
 	c.setSize(res.ContentLength)
 	sw := h.startStore(key, c, res.ContentLength)
 	sw.onCommit = onCommit
-	return sw, h.statusStored
+	return sw, true
+}
+
+// storedStatus adds "stored" (RFC 9211, Section 2.6) to a miss's
+// Cache-Status.
+func (h *Handler) storedStatus(cs []string) []string {
+	switch &cs[0] {
+	case &h.statusMiss[0]:
+		return h.statusStored
+	case &h.statusStale[0]:
+		return h.statusStaleStored
+	}
+	return []string{cs[0] + "; stored"}
 }
 
 // fetchWhole reports whether a Range request that missed fetches the whole
@@ -259,7 +274,7 @@ func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Resp
 	out["Via"] = h.appendVia(res.Header["Via"])
 	out["X-Cache"] = h.xCacheMiss
 	out["X-Cache-Lookup"] = tx.lookup
-	out["Cache-Status"] = h.fwdStatus(h.statusStored, res.StatusCode)
+	out["Cache-Status"] = h.fwdStatus(h.storedStatus(h.statusMiss), res.StatusCode)
 	if res.StatusCode != http.StatusOK {
 		rw.WriteHeader(res.StatusCode)
 		rw.Write(body) //nolint:errcheck // the client may be gone

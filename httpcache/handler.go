@@ -134,6 +134,8 @@ type Handler struct {
 	statusStored, statusNoStore  []string
 	statusNoStoreM, statusDenied []string
 	statusStale, statusBypass    []string
+	statusVaryMiss               []string
+	statusStaleStored            []string
 
 	states sync.Pool // of *txState
 
@@ -225,6 +227,8 @@ func New(opts Options) (*Handler, error) {
 	h.statusDenied = []string{cs + "; detail=denied"}
 	h.statusStale = []string{cs + "; fwd=stale"}
 	h.statusBypass = []string{cs + "; fwd=bypass"}
+	h.statusVaryMiss = []string{cs + "; fwd=vary-miss"}
+	h.statusStaleStored = []string{cs + "; fwd=stale; stored"}
 	h.cacheStatus = cs
 	h.statusHitTTL = make([][]string, 3600)
 	for i := range h.statusHitTTL {
@@ -300,7 +304,11 @@ type transaction struct {
 	lookup []string
 
 	// noStore is set when squid.conf cache denies the request.
-	noStore  bool
+	noStore bool
+
+	// varyMiss is set when the URL is stored but not the variant the
+	// request selects (Cache-Status fwd=vary-miss).
+	varyMiss bool
 	logged   bool
 	mimeType string          // %mt when the reply does not carry it (304)
 	entry    accesslog.Entry // the access.log entry, kept here to avoid an allocation

@@ -108,7 +108,11 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		h.collapsedMiss(cw, tx)
 		return
 	}
-	h.forward(cw, tx, h.statusMiss, nil)
+	status := h.statusMiss
+	if tx.varyMiss {
+		status = h.statusVaryMiss
+	}
+	h.forward(cw, tx, status, nil)
 }
 
 // hitOutcome is what serveHit did.
@@ -140,19 +144,25 @@ func (h *Handler) lookup(tx *transaction) (*store.Object, *cached, store.Tier) {
 		}
 		tx.key = variantKey(tx.url, idx.names, tx.req.Header)
 		if obj, tier, err = h.get(ctx, tx.key); err != nil {
+			tx.varyMiss = true
 			return nil, nil, 0
 		}
 	}
 	c, ok := obj.Meta.Decoded.(*cached)
 	if !ok {
 		if c, err = unmarshalCached(obj.Meta.Header); err != nil {
-			h.errorLog.Printf("httpcache: stored object %s: %v", tx.url, err)
+			// A stored object that fails its check is removed and
+			// fetched again (Squid's TCP_SWAPFAIL_MISS).
+			h.errorLog.Printf("httpcache: stored object %s: %v; removed", tx.key, err)
 			obj.Body.Close()
+			h.opts.Store.Delete(context.WithoutCancel(ctx), tx.key) //nolint:errcheck // best effort
+			tx.result = "TCP_SWAPFAIL_MISS"
 			return nil, nil, 0
 		}
 	}
 	if !c.varyMatches(tx.req) {
 		obj.Body.Close()
+		tx.varyMiss = true
 		return nil, nil, 0
 	}
 	return obj, c, tier
@@ -203,6 +213,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 		}
 		body, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
 		if err != nil || int64(len(body)) != obj.Meta.Size {
+			tx.result = "TCP_SWAPFAIL_MISS"
 			return hitNone, nil
 		}
 		return hitStale, &staleObject{c: c, body: body, key: tx.key, age: age}
