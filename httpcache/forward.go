@@ -176,10 +176,6 @@ func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime
 			return nil, false
 		}
 		lifetime = h.opts.NegativeTTL
-	} else if !explicit && !heuristicStatus(res.StatusCode) && !resCC.Public {
-		// RFC 9111, Section 3: without explicit freshness only the
-		// heuristically cacheable statuses may be stored.
-		return nil, false
 	}
 	if resCC.NoCache {
 		lifetime = 0 // RFC 9111, Section 5.2.2.4: revalidate before every use

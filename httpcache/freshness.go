@@ -102,13 +102,26 @@ func FreshnessLifetime(status int, h http.Header, cc CacheControl, rp *RefreshPa
 	}
 	date := dateValue(h, responseTime)
 	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil && lm.Before(date) {
-		lifetime = min(date.Sub(lm)*time.Duration(rp.Percent)/100, rp.Max)
+		lifetime = lmFactor(date.Sub(lm), rp.Percent, rp.Max)
 		if rp.OverrideLastmod {
 			lifetime = max(lifetime, rp.Min)
 		}
 		return lifetime, false
 	}
 	return min(rp.Min, rp.Max), false
+}
+
+// lmFactor returns percent percent of age, at most maxLife, without
+// overflowing for ancient Last-Modified dates or large percentages.
+func lmFactor(age time.Duration, percent int, maxLife time.Duration) time.Duration {
+	if percent <= 0 || age <= 0 {
+		return 0
+	}
+	p := time.Duration(percent)
+	if age/100 > maxLife/p {
+		return maxLife
+	}
+	return min(age/100*p, maxLife)
 }
 
 // explicitLifetime returns the freshness lifetime the response states

@@ -294,22 +294,43 @@ func (h *Handler) answerConditional(rw *countingWriter, tx *transaction, c *cach
 // serveRange answers a Range request from a complete stored body
 // (RFC 9110, Section 14): 206 with one part or multipart/byteranges, or
 // 416, cut by net/http, which also sets Content-Length and Content-Range. A
-// nil Content-Type keeps it from sniffing one the origin did not send. A
-// Range field asking for too many parts is ignored and the whole body sent
-// (Section 14.2 allows ignoring Range).
+// nil Content-Type keeps it from sniffing one the origin did not send. The
+// Range field is checked first (cleanRanges): one that is malformed or asks
+// for too many parts is ignored and the whole body sent (Section 14.2), and
+// one that cannot be satisfied gets 416 here, with the Content-Range
+// net/http would leave out.
 func serveRange(rw http.ResponseWriter, req *http.Request, rs io.ReadSeeker) {
 	out := rw.Header()
 	delete(out, "Content-Length")
 	if _, ok := out["Content-Type"]; !ok {
 		out["Content-Type"] = nil
 	}
-	if !reasonableRanges(req.Header.Get("Range")) {
-		r := *req
-		r.Header = req.Header.Clone()
-		r.Header.Del("Range")
-		req = &r
+	size, err := rs.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = rs.Seek(0, io.SeekStart)
 	}
-	http.ServeContent(rw, req, "", time.Time{}, rs)
+	if err != nil {
+		http.Error(rw, "cannot read the stored object", http.StatusInternalServerError)
+		return
+	}
+	v, ok := cleanRanges(req.Header.Get("Range"))
+	switch {
+	case !ok || size == 0:
+		v = "" // ignore it: the whole (or empty) body
+	case v == "":
+		out["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}
+		out["Content-Type"] = nil
+		rw.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		return
+	}
+	r := *req
+	r.Header = req.Header.Clone()
+	if v == "" {
+		r.Header.Del("Range")
+	} else {
+		r.Header.Set("Range", v)
+	}
+	http.ServeContent(rw, &r, "", time.Time{}, rs)
 }
 
 // negativeStatus lists the error statuses Squid caches negatively: for
@@ -356,12 +377,67 @@ func (h *Handler) purge(rw *countingWriter, tx *transaction) {
 	rw.WriteHeader(status)
 }
 
-// reasonableRanges reports whether a Range field value asks for few
-// enough parts to be honoured: at most maxRanges byte ranges (RFC 9110,
-// Section 14.2 lets a server ignore a Range field; many small or
-// overlapping ranges are a known amplification attack).
-func reasonableRanges(v string) bool {
-	return strings.Count(v, ",") < maxRanges
+// cleanRanges checks a Range field value: a well-formed byte range set
+// (RFC 9110, Section 14.1.2; the unit is case-insensitive) of at most
+// maxRanges parts whose positions fit in 63 bits. It returns the value
+// rewritten in the spelling net/http knows, without the suffix ranges of
+// length 0 that can never be satisfied ("" when none is left), and false
+// for anything else, which is ignored, as Section 14.2 allows: many small
+// or overlapping ranges are a known amplification attack, and a malformed
+// one has no meaning.
+func cleanRanges(v string) (string, bool) {
+	if len(v) < 6 || !strings.EqualFold(v[:6], "bytes=") {
+		return "", false
+	}
+	var b strings.Builder
+	n := 0
+	for spec := range strings.SplitSeq(v[6:], ",") {
+		spec = strings.Trim(spec, " \t")
+		if spec == "" {
+			continue // empty list elements are allowed (RFC 9110, 5.6.1)
+		}
+		if n++; n > maxRanges {
+			return "", false
+		}
+		first, last, ok := strings.Cut(spec, "-")
+		if !ok || first == "" && last == "" || !digits(first) || !digits(last) {
+			return "", false
+		}
+		if first != "" && last != "" {
+			a, _ := strconv.ParseInt(first, 10, 64)
+			z, _ := strconv.ParseInt(last, 10, 64)
+			if z < a {
+				return "", false
+			}
+		}
+		if first == "" && strings.Trim(last, "0") == "" {
+			continue // "-0": a suffix of no bytes (Section 14.1.3)
+		}
+		if b.Len() == 0 {
+			b.WriteString("bytes=")
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(spec)
+	}
+	if n == 0 {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// digits reports whether s is empty or at most 18 decimal digits, so that
+// it fits in an int64.
+func digits(s string) bool {
+	if len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // maxRanges is the most byte ranges one request may ask for.

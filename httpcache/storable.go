@@ -61,6 +61,13 @@ func Storable(req *http.Request, status int, res http.Header, resCC CacheControl
 	if _, ok := parseVary(res); !ok {
 		return false
 	}
+	// Section 3: without explicit freshness (or a negative_ttl lifetime),
+	// only heuristically cacheable statuses and public responses may be
+	// stored.
+	explicit := resCC.MaxAge >= 0 || resCC.SMaxAge >= 0 || len(res["Expires"]) > 0
+	if !explicit && lifetime <= 0 && !resCC.Public && !heuristicStatus(status) {
+		return false
+	}
 	// A response stale on arrival, or marked no-cache, is worth keeping
 	// only when it can be revalidated (RFC 9111, Section 4.3).
 	return lifetime > 0 && !resCC.NoCache || hasValidator(res) || rp.StoreStale

@@ -190,6 +190,11 @@ func parseVary(h http.Header) (names []string, ok bool) {
 			case "*":
 				return nil, false
 			}
+			if !isToken(name) {
+				// Not a field name (RFC 9110, Section 5.1): nothing can
+				// match it, as with "*".
+				return nil, false
+			}
 			name = textproto.CanonicalMIMEHeaderKey(name)
 			if !slices.Contains(names, name) {
 				if len(names) == maxVaryNames {
@@ -200,6 +205,20 @@ func parseVary(h http.Header) (names []string, ok bool) {
 		}
 	}
 	return names, true
+}
+
+// isToken reports whether s is an RFC 9110 token (Section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // maxVaryNames bounds the fields one response may vary on.
