@@ -27,11 +27,6 @@ const (
 	// asked for a reload (RFC 9111, Section 5.2.1.4; Squid's
 	// TCP_CLIENT_REFRESH_MISS).
 	reload
-
-	// forwardClient sends the client's own (conditional) request on to the
-	// origin and leaves the stored response alone (refresh_pattern
-	// refresh-ims).
-	forwardClient
 )
 
 // requestDirectives is what a request says about the use of stored
@@ -100,7 +95,7 @@ func decideHit(req *requestDirectives, rp *RefreshPattern, age, lifetime time.Du
 		case cc.MinFresh >= 0 && lifetime-age < cc.MinFresh:
 			return revalidate
 		case rp.RefreshIMS && req.conditional:
-			return forwardClient
+			return revalidate
 		}
 		return useStored
 	}

@@ -58,8 +58,6 @@ func hitActionName(a hitAction) string {
 		return "revalidate"
 	case reload:
 		return "reload"
-	case forwardClient:
-		return "forwardClient"
 	}
 	return "hitAction(?)"
 }
@@ -105,10 +103,10 @@ func TestDecideHit(t *testing.T) {
 		{"RFC 9111 5.2.1.1 request max-age=0 revalidates an aged response", http.Header{"Cache-Control": {"max-age=0"}}, RefreshPattern{}, 1 * s, "-", revalidate},
 		{"RFC 9111 5.2.1.3 min-fresh not met revalidates", http.Header{"Cache-Control": {"min-fresh=95"}}, RefreshPattern{}, 10 * s, "-", revalidate},
 		{"RFC 9111 5.2.1.3 min-fresh met exactly accepts", http.Header{"Cache-Control": {"min-fresh=90"}}, RefreshPattern{}, 10 * s, "-", useStored},
-		{"squid.conf refresh_pattern refresh-ims forwards a conditional request (If-Modified-Since)", http.Header{"If-Modified-Since": {ims}},
-			RefreshPattern{RefreshIMS: true}, 10 * s, "-", forwardClient},
-		{"squid.conf refresh_pattern refresh-ims forwards a conditional request (If-None-Match)", http.Header{"If-None-Match": {`"v1"`}},
-			RefreshPattern{RefreshIMS: true}, 10 * s, "-", forwardClient},
+		{"squid.conf refresh_pattern refresh-ims revalidates for a conditional request (If-Modified-Since)", http.Header{"If-Modified-Since": {ims}},
+			RefreshPattern{RefreshIMS: true}, 10 * s, "-", revalidate},
+		{"squid.conf refresh_pattern refresh-ims revalidates for a conditional request (If-None-Match)", http.Header{"If-None-Match": {`"v1"`}},
+			RefreshPattern{RefreshIMS: true}, 10 * s, "-", revalidate},
 		{"squid.conf refresh_pattern refresh-ims leaves an unconditional request to the cache", nil,
 			RefreshPattern{RefreshIMS: true}, 10 * s, "-", useStored},
 		{"RFC 9111 4.3.2 conditional request on a fresh object without refresh-ims is answered from the cache", http.Header{"If-None-Match": {`"v1"`}},

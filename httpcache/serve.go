@@ -91,10 +91,6 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		tx.result = "TCP_CLIENT_REFRESH_MISS"
 		h.forward(cw, tx, h.statusNoStore, nil)
 		return
-	case hitForward:
-		tx.noStore = true
-		h.forward(cw, tx, h.statusNoStore, nil)
-		return
 	}
 	if tx.rd.cc.OnlyIfCached {
 		// RFC 9111, Section 5.2.1.7: no stored response, so 504.
@@ -119,11 +115,10 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 type hitOutcome uint8
 
 const (
-	hitNone    hitOutcome = iota // nothing usable stored: a miss
-	hitServed                    // the response was sent
-	hitStale                     // revalidate the returned stale object
-	hitReload                    // client reload of a stored object
-	hitForward                   // forward the client's request as it is
+	hitNone   hitOutcome = iota // nothing usable stored: a miss
+	hitServed                   // the response was sent
+	hitStale                    // revalidate the returned stale object
+	hitReload                   // client reload of a stored object
 )
 
 // lookup finds the stored response for the request: the object under the
@@ -202,8 +197,6 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	switch action {
 	case reload:
 		return hitReload, nil
-	case forwardClient:
-		return hitForward, nil
 	case revalidate:
 		// RFC 9111, Section 4.3.1: revalidate (or fetch again) keeping the
 		// stored copy for the answer and for when the origin fails. A
