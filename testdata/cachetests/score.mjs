@@ -3,7 +3,9 @@
 // passed, where a test whose prerequisite (depends_on) did not pass does not
 // count. Usage: node score.mjs SUITE_DIR RESULTS.json [BASELINE_FILE]
 // Prints the score and the failing required ids; exits 1 when a baseline is
-// given and the score is below it.
+// given and the score is below it, or when a required test that Squid 5.7
+// passes in the same setup (squid-5.7-required-passes, next to the baseline)
+// fails.
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import path from 'node:path'
@@ -49,5 +51,12 @@ if (baselineFile) {
     console.log(`cache-tests: required score ${score} is below the recorded ${baseline}`)
     process.exit(1)
   }
-  console.log(`cache-tests: required score ${score} (recorded ${baseline})`)
+  const squidFile = path.join(path.dirname(baselineFile), 'squid-5.7-required-passes')
+  const squidPasses = readFileSync(squidFile, 'utf8').split('\n').filter(Boolean)
+  const behind = squidPasses.filter(id => !passed(id))
+  if (behind.length > 0) {
+    console.log(`cache-tests: ${behind.length} required test(s) that Squid 5.7 passes fail: ${behind.join(', ')}`)
+    process.exit(1)
+  }
+  console.log(`cache-tests: required score ${score} (recorded ${baseline}); all ${squidPasses.length} that Squid 5.7 passes pass`)
 }
