@@ -136,7 +136,8 @@ func unmarshalCached(p []byte) (*cached, error) {
 // (RFC 9111, Section 4.1).
 func (c *cached) varyMatches(req *http.Request) bool {
 	for i, name := range c.varyNames {
-		if varyValue(req.Header, name) != c.varyValues[i] {
+		var buf [128]byte
+		if string(appendVaryValue(buf[:0], req.Header, name)) != c.varyValues[i] {
 			return false
 		}
 	}

@@ -86,15 +86,15 @@ func decodeVariantIndex(meta *store.Meta) (*variantIndex, error) {
 // variantKey is the secondary key of the variant of url that a request
 // with header h selects, given the Vary field names.
 func variantKey(url string, names []string, h http.Header) string {
-	var b strings.Builder
-	b.WriteString(url)
+	var buf [256]byte
+	b := append(buf[:0], url...)
 	for _, name := range names {
-		b.WriteByte(0)
-		b.WriteString(name)
-		b.WriteByte('=')
-		b.WriteString(varyValue(h, name))
+		b = append(b, 0)
+		b = append(b, name...)
+		b = append(b, '=')
+		b = appendVaryValue(b, h, name)
 	}
-	return b.String()
+	return string(b)
 }
 
 // varyCaseless lists request fields whose values are compared without
@@ -116,37 +116,94 @@ var varyUnordered = map[string]bool{
 
 // varyValue returns a request's value of one Vary field, normalised as
 // RFC 9111, Section 4.1 allows: field lines combined, whitespace around
-// list commas and parameter separators removed, case folded for the fields
-// of varyCaseless and members sorted for those of varyUnordered. A missing
-// field and an empty one are the same.
+// list commas and parameter separators removed, ASCII case folded for the
+// fields of varyCaseless and members sorted for those of varyUnordered. A
+// missing field and an empty one are the same.
 func varyValue(h http.Header, name string) string {
-	vs := h[name]
-	switch {
-	case len(vs) == 0:
-		return ""
-	case len(vs) == 1 && isPlainToken(vs[0]):
-		if varyCaseless[name] {
-			return strings.ToLower(vs[0])
-		}
+	if vs := h[name]; len(vs) == 1 && isPlainToken(vs[0]) && !(varyCaseless[name] && hasUpper(vs[0])) {
 		return vs[0]
 	}
-	var members []string
+	var buf [128]byte
+	return string(appendVaryValue(buf[:0], h, name))
+}
+
+// appendVaryValue appends varyValue(h, name) to dst; it allocates nothing
+// for values of up to 16 members without whitespace inside parameters.
+func appendVaryValue(dst []byte, h http.Header, name string) []byte {
+	vs := h[name]
+	if len(vs) == 0 {
+		return dst
+	}
+	caseless := varyCaseless[name]
+	if len(vs) == 1 && isPlainToken(vs[0]) {
+		return appendFold(dst, vs[0], caseless)
+	}
+	var arr [16]string
+	members := arr[:0]
 	for _, v := range vs {
-		for m := range strings.SplitSeq(v, ",") {
+		for v != "" {
+			var m string
+			m, v, _ = strings.Cut(v, ",")
 			if m = compactParams(strings.Trim(m, " \t")); m != "" {
 				members = append(members, m)
 			}
 		}
 	}
-	if varyCaseless[name] {
-		for i, m := range members {
-			members[i] = strings.ToLower(m)
+	if varyUnordered[name] {
+		slices.SortFunc(members, func(a, b string) int { return compareFold(a, b, caseless) })
+	}
+	for i, m := range members {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendFold(dst, m, caseless)
+	}
+	return dst
+}
+
+// appendFold appends s, in ASCII lower case when fold is set.
+func appendFold(dst []byte, s string, fold bool) []byte {
+	if !fold {
+		return append(dst, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// compareFold compares two strings, ignoring ASCII case when fold is set.
+func compareFold(a, b string, fold bool) int {
+	if !fold {
+		return strings.Compare(a, b)
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return int(x) - int(y)
 		}
 	}
-	if varyUnordered[name] {
-		slices.Sort(members)
+	return len(a) - len(b)
+}
+
+// hasUpper reports whether s has an ASCII upper-case letter.
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
 	}
-	return strings.Join(members, ",")
+	return false
 }
 
 // isPlainToken reports whether s needs no normalisation: no list, no
