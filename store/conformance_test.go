@@ -43,6 +43,21 @@ func TestConformance(t *testing.T) {
 			},
 		},
 		{
+			name: "Disk",
+			opts: storetest.Options{MaxObjectSize: diskLimit},
+			newStore: func(t *testing.T) store.Store {
+				return newDisk(t, store.DiskOptions{Dir: t.TempDir(), MaxBytes: 64 << 20, MaxObjectSize: diskLimit})
+			},
+		},
+		{
+			name: "Tiered memory and real disk",
+			opts: storetest.Options{MaxObjectSize: diskLimit},
+			newStore: func(t *testing.T) store.Store {
+				mem := newMemory(t, store.MemoryOptions{MaxBytes: 16 << 20, MaxObjectSize: 2 << 10})
+				return store.NewTiered(mem, newDisk(t, store.DiskOptions{Dir: t.TempDir(), MaxBytes: 64 << 20, MaxObjectSize: diskLimit}))
+			},
+		},
+		{
 			name: "fake disk",
 			opts: storetest.Options{MaxObjectSize: diskLimit},
 			newStore: func(t *testing.T) store.Store {
@@ -76,4 +91,17 @@ func newMemory(t testing.TB, opts store.MemoryOptions) *store.Memory {
 	}
 	t.Cleanup(m.Close)
 	return m
+}
+
+// newDisk returns a Disk that is closed at the end of the test, with its
+// index ready.
+func newDisk(t testing.TB, opts store.DiskOptions) *store.Disk {
+	t.Helper()
+	d, err := store.OpenDisk(opts)
+	if err != nil {
+		t.Fatalf("OpenDisk(%+v) = %v, want nil", opts, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	<-d.Ready()
+	return d
 }
