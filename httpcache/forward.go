@@ -260,7 +260,7 @@ func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Resp
 		return
 	}
 	sw.write(body)
-	if err := sw.commit(); err != nil && !errors.Is(err, store.ErrTooLarge) {
+	if err := sw.commit(); err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store: %v", err)
 	}
 	out := rw.Header()
@@ -360,7 +360,7 @@ func (h *Handler) copyBody(rw *countingWriter, body io.Reader, sw *storeWriter) 
 			sw.write(buf[:n])
 		}
 		if rerr == io.EOF {
-			if err := sw.commit(); err != nil && !errors.Is(err, store.ErrTooLarge) {
+			if err := sw.commit(); err != nil && !store.Refused(err) {
 				h.errorLog.Printf("httpcache: store: %v", err)
 			}
 			return nil

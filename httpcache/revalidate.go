@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"cuttle/store"
 )
 
 // staleObject is a stored response that is no longer fresh (or that the
@@ -101,7 +103,7 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 		return c
 	}
 	err := h.opts.Store.Put(context.WithoutCancel(tx.req.Context()), s.key, metaFor(c, int64(len(s.body))), bytes.NewReader(s.body))
-	if err != nil {
+	if err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store refreshed %s: %v", tx.url, err)
 	}
 	return c

@@ -129,6 +129,9 @@ func (h *Handler) lookup(tx *transaction) (*store.Object, *cached, store.Tier) {
 	ctx := tx.req.Context()
 	obj, tier, err := h.get(ctx, tx.url)
 	if err != nil {
+		if errors.Is(err, store.ErrCorrupt) {
+			tx.result = "TCP_SWAPFAIL_MISS" // removed by the store; fetched again
+		}
 		return nil, nil, 0
 	}
 	if isVariantIndex(&obj.Meta) {
@@ -140,6 +143,9 @@ func (h *Handler) lookup(tx *transaction) (*store.Object, *cached, store.Tier) {
 		tx.key = variantKey(tx.url, idx.names, tx.req.Header)
 		if obj, tier, err = h.get(ctx, tx.key); err != nil {
 			tx.varyMiss = true
+			if errors.Is(err, store.ErrCorrupt) {
+				tx.result = "TCP_SWAPFAIL_MISS"
+			}
 			return nil, nil, 0
 		}
 	}
@@ -173,7 +179,7 @@ func (h *Handler) get(ctx context.Context, key string) (*store.Object, store.Tie
 	} else {
 		obj, err = h.opts.Store.Get(ctx, key)
 	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt) {
 		h.errorLog.Printf("httpcache: get %s: %v", key, err)
 	}
 	return obj, tier, err
@@ -241,6 +247,14 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	if tx.req.Method != http.MethodHead {
 		if _, err := io.Copy(rw, obj.Body); err != nil {
 			tx.result += "_ABORTED"
+			if errors.Is(err, store.ErrCorrupt) {
+				// A stored block failed its check after the response
+				// began: the client must see a broken message, never a
+				// wrong byte (the store has removed the object).
+				h.logTransaction(tx, rw)
+				tx.logged = true
+				panic(http.ErrAbortHandler)
+			}
 		}
 	}
 	return hitServed, nil

@@ -3,7 +3,6 @@ package httpcache
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -314,7 +313,7 @@ func (h *Handler) addVariant(ctx context.Context, url string, names []string, ke
 		idx.keys = idx.keys[1:]
 	}
 	meta := store.Meta{Header: idx.marshal(), Decoded: idx, Size: 0}
-	if err := h.opts.Store.Put(ctx, url, meta, bytes.NewReader(nil)); err != nil && !errors.Is(err, store.ErrTooLarge) {
+	if err := h.opts.Store.Put(ctx, url, meta, bytes.NewReader(nil)); err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store variant index %s: %v", url, err)
 	}
 }

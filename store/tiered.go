@@ -42,7 +42,9 @@ func (t Tier) String() string {
 // Put. With one, the body goes to the disk tier and, while it fits the
 // memory tier's object size limit, is kept in a buffer of at most that
 // size; when the disk tier has committed the object, the buffered copy goes
-// to memory. A body larger than the memory limit is on disk only.
+// to memory. A body larger than the memory limit is on disk only. A body
+// the disk tier declines without fault (too small for it, no space,
+// read-only) is kept in memory when it fits there.
 //
 // After a failed Put neither tier holds an object under the key.
 //
@@ -103,6 +105,17 @@ func (t *Tiered) Put(ctx context.Context, key string, meta Meta, body io.Reader)
 		c.sized = make([]byte, 0, meta.Size)
 	}
 	err := t.disk.Put(ctx, key, meta, c)
+	if err != nil && Refused(err) && !errors.Is(err, ErrTooLarge) && !c.over && ctx.Err() == nil {
+		// The disk declined the object (min-size=, no space, read-only):
+		// it can still live in memory. Read the rest of it, if any.
+		if !c.eof {
+			_, rerr := io.Copy(io.Discard, c)
+			c.eof = c.eof && rerr == nil
+		}
+		if _, ok := c.body(meta.Size); ok {
+			err = nil
+		}
+	}
 	b, ok := c.body(meta.Size)
 	if err != nil || !ok {
 		t.mem.Delete(ctx, key)

@@ -9,9 +9,11 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"cuttle/httpcache"
 	"cuttle/squidconf"
+	"cuttle/store"
 )
 
 // setup is a squid.conf turned into what the other packages take.
@@ -25,6 +27,41 @@ type setup struct {
 type listener struct {
 	addr string
 	port httpcache.Port
+}
+
+// diskOptions turns the cache_dir lines into disk tier options. Every
+// type (ufs, aufs, diskd, rock) becomes cuttle's own store in the path;
+// options that only mean something to Squid's stores are reported to w.
+func diskOptions(cfg *squidconf.Config, w io.Writer, logf func(string, ...any)) []store.DiskOptions {
+	var out []store.DiskOptions
+	for _, cd := range cfg.CacheDirs {
+		o := store.DiskOptions{
+			Dir:           cd.Path,
+			MaxBytes:      cd.SizeMB << 20,
+			L1:            cd.L1,
+			L2:            cd.L2,
+			MinObjectSize: max(cd.MinSize, cfg.MinimumObjectSize),
+			MaxObjectSize: cfg.MaximumObjectSize,
+			ReadOnly:      cd.NoStore,
+			LowWater:      cfg.CacheSwapLow,
+			HighWater:     cfg.CacheSwapHigh,
+			Policy:        cd.ReplacementPolicy,
+			Logf:          logf,
+		}
+		if cd.MaxSize >= 0 && (o.MaxObjectSize <= 0 || cd.MaxSize < o.MaxObjectSize) {
+			o.MaxObjectSize = cd.MaxSize
+		}
+		for _, opt := range cd.Options {
+			name, _, _ := strings.Cut(opt, "=")
+			switch name {
+			case "min-size", "max-size", "no-store", "read-only":
+			default:
+				fmt.Fprintf(w, "%s: cache_dir %s: option %s applies to Squid's %s store only; cuttle ignores it\n", cd.Pos, cd.Path, opt, cd.Type)
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // buildRules turns an access list (http_access, cache) into rules, adding

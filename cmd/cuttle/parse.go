@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"cuttle/squidconf"
+	"cuttle/store"
 )
 
 // parseConfig parses the config file named by -f, with -n's service name.
@@ -230,12 +231,14 @@ func createDirs(sf *squidFlags, stdout, stderr io.Writer) int {
 		printConfigErrors(stderr, err)
 		return 1
 	}
-	for _, d := range cfg.CacheDirs {
-		if err := os.MkdirAll(d.Path, 0o750); err != nil {
-			fmt.Fprintf(stderr, "%s: cache_dir: %v\n", d.Pos, err)
-			return 1
+	status := 0
+	for i, o := range diskOptions(cfg, stderr, nil) {
+		if err := store.Create(o); err != nil {
+			fmt.Fprintf(stderr, "%s: cache_dir: %v\n", cfg.CacheDirs[i].Pos, err)
+			status = 1
+			continue
 		}
-		fmt.Fprintf(stdout, "Creating missing swap directories: %s exists\n", d.Path)
+		fmt.Fprintf(stdout, "Creating missing swap directories: %s ready\n", o.Dir)
 	}
-	return 0
+	return status
 }

@@ -17,6 +17,7 @@ import (
 
 	"cuttle/accesslog"
 	"cuttle/httpcache"
+	"cuttle/squidconf"
 	"cuttle/store"
 )
 
@@ -45,8 +46,14 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		return 1
 	}
 	defer mem.Close()
-	if len(cfg.CacheDirs) > 0 {
-		cacheLog.Printf("%s: cache_dir: the disk tier is not implemented yet; caching in memory only", cfg.CacheDirs[0].Pos)
+	var disk store.Store
+	if dirs := openDisks(cfg, cacheLog); dirs != nil {
+		defer func() {
+			if err := dirs.Close(); err != nil {
+				cacheLog.Printf("cache_dir: %v", err)
+			}
+		}()
+		disk = dirs
 	}
 
 	logger, writers, err := openAccessLogs(s)
@@ -57,7 +64,7 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	defer logger.Close()
 
 	opts := s.handler
-	opts.Store = store.NewTiered(mem, nil)
+	opts.Store = store.NewTiered(mem, disk)
 	opts.Log = logger
 	opts.ErrorLog = cacheLog
 	opts.CDNCacheControl = cf.cdnCacheControl
@@ -233,4 +240,23 @@ func logFormat(s *setup, name string, fopts accesslog.FormatOptions) (accesslog.
 		}
 	}
 	return nil, fmt.Errorf("unknown logformat %q", name)
+}
+
+// openDisks opens the cache_dir lines as disk tiers; their indexes load
+// in the background. A directory that cannot be used (Squid's own store in
+// it, no permission) is reported and left out: cuttle serves without it.
+func openDisks(cfg *squidconf.Config, cacheLog *log.Logger) *store.Disks {
+	var dirs []*store.Disk
+	for i, o := range diskOptions(cfg, cacheLog.Writer(), cacheLog.Printf) {
+		d, err := store.OpenDisk(o)
+		if err != nil {
+			cacheLog.Printf("%s: cache_dir: %v; not used", cfg.CacheDirs[i].Pos, err)
+			continue
+		}
+		dirs = append(dirs, d)
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	return store.NewDisks(dirs...)
 }

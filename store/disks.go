@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Disks is a [Store] over several disk tiers (several cache_dir lines):
+// each object goes to one of the directories that accept its size, chosen
+// by the hash of its key, so that the directories share the objects.
+type Disks struct {
+	dirs []*Disk
+}
+
+var _ Store = (*Disks)(nil)
+
+// NewDisks returns a Store over dirs, which it takes over: Close closes
+// them.
+func NewDisks(dirs ...*Disk) *Disks {
+	return &Disks{dirs: dirs}
+}
+
+// Get returns the object from whichever directory holds it.
+func (s *Disks) Get(ctx context.Context, key string) (*Object, error) {
+	var corrupt bool
+	for _, d := range s.dirs {
+		obj, err := d.Get(ctx, key)
+		switch {
+		case err == nil:
+			return obj, nil
+		case errors.Is(err, ErrCorrupt):
+			corrupt = true
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
+	if corrupt {
+		return nil, ErrCorrupt
+	}
+	return nil, ErrNotFound
+}
+
+// Put stores the object in one directory that accepts its size (min-size=,
+// max-size=, not read-only), picked by the key's hash, and removes it from
+// the others.
+func (s *Disks) Put(ctx context.Context, key string, meta Meta, body io.Reader) error {
+	var eligible []*Disk
+	for _, d := range s.dirs {
+		o := &d.opts
+		switch {
+		case o.ReadOnly:
+		case meta.Size >= 0 && o.MaxObjectSize > 0 && meta.Size > o.MaxObjectSize:
+		case meta.Size >= 0 && meta.Size < o.MinObjectSize:
+		default:
+			eligible = append(eligible, d)
+		}
+	}
+	if len(eligible) == 0 {
+		s.Delete(ctx, key) //nolint:errcheck // never fails
+		if meta.Size >= 0 && len(s.dirs) > 0 && meta.Size < s.dirs[0].opts.MinObjectSize {
+			return ErrTooSmall
+		}
+		return ErrTooLarge
+	}
+	pick := eligible[hashDiskKey(key)%uint64(len(eligible))]
+	for _, d := range s.dirs {
+		if d != pick {
+			d.Delete(ctx, key) //nolint:errcheck // never fails
+		}
+	}
+	return pick.Put(ctx, key, meta, body)
+}
+
+// Delete removes the object from every directory.
+func (s *Disks) Delete(ctx context.Context, key string) error {
+	for _, d := range s.dirs {
+		d.Delete(ctx, key) //nolint:errcheck // never fails
+	}
+	return nil
+}
+
+// Close closes every directory, writing their index snapshots.
+func (s *Disks) Close() error {
+	var errs []error
+	for _, d := range s.dirs {
+		errs = append(errs, d.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Bytes is the bytes counted on all directories.
+func (s *Disks) Bytes() int64 {
+	var n int64
+	for _, d := range s.dirs {
+		n += d.Bytes()
+	}
+	return n
+}
+
+// Len is the number of objects indexed in all directories.
+func (s *Disks) Len() int {
+	n := 0
+	for _, d := range s.dirs {
+		n += d.Len()
+	}
+	return n
+}
