@@ -92,8 +92,9 @@ type diskEntry struct {
 	body  int64 // body length, for size-aware policies
 	refs  int64 // hits, for frequency-aware policies
 	prio  float64
-	index int // in the policy's heap or list
-	elem  any // the policy's handle
+	gen   uint64 // the Disk's generation when the object was stored
+	index int    // in the policy's heap or list
+	elem  any    // the policy's handle
 }
 
 // Disk is the disk tier: a [Store] of one file per object in a cache_dir,
@@ -295,9 +296,11 @@ func (d *Disk) Get(ctx context.Context, key string) (*Object, error) {
 	h := hashDiskKey(key)
 	d.mu.Lock()
 	e, ok := d.index[h]
+	var gen uint64
 	if ok {
 		e.refs++
 		d.policy.touch(e)
+		gen = e.gen
 	}
 	d.mu.Unlock()
 	if !ok {
@@ -324,7 +327,17 @@ func (d *Disk) Get(ctx context.Context, key string) (*Object, error) {
 	}
 	b := obj.Body.(*diskBody)
 	b.onCorrupt = func() { d.remove(h, path) }
+	obj.gen = gen
 	return obj, nil
+}
+
+// Holds reports whether the object stored under key is still the version
+// a Get returned as gen: not replaced or removed since.
+func (d *Disk) Holds(key string, gen uint64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.index[hashDiskKey(key)]
+	return ok && e.gen == gen
 }
 
 // openObject reads and checks an object file's header, trailer and first
@@ -733,10 +746,10 @@ func (w *diskWriter) commit(h uint64, key string, meta Meta) error {
 	if old, ok := d.index[h]; ok {
 		d.dropLocked(old)
 	}
-	e := &diskEntry{hash: h, size: size, body: w.n, refs: 1}
+	d.gen++
+	e := &diskEntry{hash: h, size: size, body: w.n, refs: 1, gen: d.gen}
 	d.index[h] = e
 	d.policy.add(e)
-	d.gen++
 	d.trimLocked()
 	return nil
 }
@@ -935,6 +948,8 @@ func (d *Disk) loadSnapshot() bool {
 		if _, dup := d.index[e.hash]; dup || e.size <= 0 {
 			continue
 		}
+		d.gen++
+		e.gen = d.gen
 		d.index[e.hash] = e
 		d.used += e.size
 		d.policy.add(e)
@@ -1032,7 +1047,8 @@ func (d *Disk) indexFile(path string, h uint64) bool {
 	if _, ok := d.index[h]; ok {
 		return true // stored since the scan began
 	}
-	e := &diskEntry{hash: h, size: roundBlock(size), body: body}
+	d.gen++
+	e := &diskEntry{hash: h, size: roundBlock(size), body: body, gen: d.gen}
 	d.index[h] = e
 	d.used += e.size
 	d.policy.add(e)

@@ -72,6 +72,17 @@ func (s *Disks) Put(ctx context.Context, key string, meta Meta, body io.Reader) 
 	return pick.Put(ctx, key, meta, body)
 }
 
+// Holds reports whether some directory still holds the version of key
+// that a Get returned as gen.
+func (s *Disks) Holds(key string, gen uint64) bool {
+	for _, d := range s.dirs {
+		if d.Holds(key, gen) {
+			return true
+		}
+	}
+	return false
+}
+
 // Delete removes the object from every directory.
 func (s *Disks) Delete(ctx context.Context, key string) error {
 	for _, d := range s.dirs {

@@ -190,6 +190,12 @@ func (m *Memory) Put(ctx context.Context, key string, meta Meta, body io.Reader)
 // set stores body, which it takes ownership of, under key. The caller has
 // checked the size limit.
 func (m *Memory) set(key string, meta Meta, body []byte) {
+	m.setIf(key, meta, body, nil)
+}
+
+// setIf is set when cond, called under the key's stripe lock, reports
+// true (or is nil). It reports whether it stored the object.
+func (m *Memory) setIf(key string, meta Meta, body []byte, cond func() bool) bool {
 	meta.Header = clone(meta.Header)
 	meta.Size = int64(len(body))
 	e := &entry{
@@ -207,12 +213,21 @@ func (m *Memory) set(key string, meta Meta, body []byte) {
 	// to one slot cannot interleave: ristretto's queue never holds two new
 	// items for a slot without a delete between them, the last Put wins, and
 	// each stored object's cost is the one the policy charged.
-	h, _ := m.hash(key)
-	mu := &m.putMu[h&(putStripes-1)]
+	mu := m.stripe(key)
 	mu.Lock()
+	defer mu.Unlock()
+	if cond != nil && !cond() {
+		return false
+	}
 	m.cache.Del(key)
 	m.cache.Set(key, e, e.cost)
-	mu.Unlock()
+	return true
+}
+
+// stripe returns the lock that orders the writes of key.
+func (m *Memory) stripe(key string) *sync.Mutex {
+	h, _ := m.hash(key)
+	return &m.putMu[h&(putStripes-1)]
 }
 
 // clone returns a copy of b that shares nothing with it, or nil if b is
@@ -226,7 +241,10 @@ func clone(b []byte) []byte {
 
 // Delete removes the object stored under key, if any. It never fails.
 func (m *Memory) Delete(ctx context.Context, key string) error {
+	mu := m.stripe(key)
+	mu.Lock()
 	m.cache.Del(key)
+	mu.Unlock()
 	return nil
 }
 

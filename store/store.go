@@ -51,6 +51,10 @@ type Object struct {
 
 	// Body streams the stored body. The caller must Close it.
 	Body io.ReadCloser
+
+	// gen identifies the stored version of a disk object, so that a copy
+	// promoted to memory is never older than the disk's.
+	gen uint64
 }
 
 // Store is an object store: bytes, sizes, times and keys, no HTTP semantics.

@@ -33,10 +33,9 @@ func (t Tier) String() string {
 
 // Tiered is a [Store] over the memory tier and an optional disk tier.
 //
-// Get looks in memory first, then on disk. A disk hit is served from disk
-// and is not copied into memory: the memory tier holds only objects as they
-// were Put. (Copying a disk body into memory as it is read could race with a
-// Put of a newer version of the object and bring the older one back.)
+// Get looks in memory first, then on disk. A disk hit that fits the memory
+// tier is promoted into it (see promote); a larger one streams from disk
+// and is never held whole in memory.
 //
 // Put streams the body once. Without a disk tier it is the memory tier's
 // Put. With one, the body goes to the disk tier and, while it fits the
@@ -84,7 +83,40 @@ func (t *Tiered) GetTier(ctx context.Context, key string) (*Object, Tier, error)
 	if err != nil {
 		return nil, TierNone, err
 	}
+	if p, ok := t.disk.(holder); ok && obj.Meta.Size <= t.mem.maxObject {
+		return t.promote(key, obj, p)
+	}
 	return obj, TierDisk, nil
+}
+
+// holder is a disk tier that can tell whether a version it returned is
+// still the stored one ([Disk] and [Disks] can).
+type holder interface {
+	Holds(key string, gen uint64) bool
+}
+
+// promote copies a disk hit that fits the memory tier into memory and
+// returns it from there (still reported as a disk hit). The body is read
+// and checked whole first; the copy is kept only if the disk still holds
+// that version when it is stored, under the key's memory lock, which
+// Puts and Deletes take too, so a promotion never brings back an older or
+// deleted object.
+func (t *Tiered) promote(key string, obj *Object, p holder) (*Object, Tier, error) {
+	defer obj.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
+	if err != nil {
+		return nil, TierNone, err
+	}
+	if int64(len(body)) != obj.Meta.Size {
+		return nil, TierNone, ErrCorrupt
+	}
+	meta := obj.Meta
+	meta.Header = clone(meta.Header)
+	meta.Decoded = nil
+	gen := obj.gen
+	t.mem.setIf(key, meta, body, func() bool { return p.Holds(key, gen) })
+	e := &entry{key: key, meta: meta, body: body}
+	return newMemObject(e), TierDisk, nil
 }
 
 // Put stores body under key in the tiers it fits, reading it once. Its
@@ -125,13 +157,15 @@ func (t *Tiered) Put(ctx context.Context, key string, meta Meta, body io.Reader)
 	return nil
 }
 
-// Delete removes the object stored under key from both tiers.
+// Delete removes the object stored under key from both tiers: the disk
+// first, so that a promotion racing with it cannot bring it back (see
+// promote).
 func (t *Tiered) Delete(ctx context.Context, key string) error {
-	err := t.mem.Delete(ctx, key)
+	var err error
 	if t.disk != nil {
-		err = errors.Join(err, t.disk.Delete(ctx, key))
+		err = t.disk.Delete(ctx, key)
 	}
-	return err
+	return errors.Join(err, t.mem.Delete(ctx, key))
 }
 
 // Wait waits for the memory tier's buffered writes (see [Memory.Wait]) and
