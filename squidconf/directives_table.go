@@ -15,7 +15,7 @@ const (
 	noteBump       = "it serves SSL bumping of forward-proxy TLS; an accelerator terminates TLS on https_port"
 	noteDelay      = "cuttle does not limit bandwidth"
 	noteDigest     = "Cache Digests are exchanged between sibling caches"
-	noteDiskTier   = "there is no disk tier yet (see cache_dir)"
+	noteDiskTier   = "cuttle's disk store keeps its own index and selects directories by key hash (see cache_dir)"
 	noteErrorPages = "cuttle's error pages are built in, in English"
 	noteFTP        = "FTP is relayed by forward proxies; cuttle serves HTTP"
 	noteHTCP       = "HTCP is how sibling caches query each other; an accelerator's peers are origin servers"
@@ -76,7 +76,7 @@ var knownDirectives = map[string]directiveInfo{
 	"buffered_logs":                             {status: statusNotNeeded, check: checkOnOff, note: "cuttle always buffers access.log lines and flushes them within a second"},
 	"cache":                                     {status: statusApplied, note: "a denied request is neither answered from nor stored in the cache"},
 	"cache_access_log":                          {alias: "access_log"},
-	"cache_dir":                                 {status: statusPartial, note: "-z creates the directory; the disk tier is not implemented yet, so objects are cached in memory only"},
+	"cache_dir":                                 {status: statusApplied, note: "ufs, aufs, diskd and rock all become cuttle's crash-safe disk store in the path (size, L1, L2, min-size=, max-size=, no-store, read-only); -z creates it"},
 	"cache_dns_program":                         {status: statusRemoved, note: "Squid 3.2 and later resolve names internally; remove it"},
 	"cache_effective_group":                     {status: statusParsed, note: "cuttle does not change its group; start it as the user it should run as"},
 	"cache_effective_user":                      {status: statusParsed, note: "cuttle does not change its user; start it as the user it should run as"},
@@ -89,11 +89,11 @@ var knownDirectives = map[string]directiveInfo{
 	"cache_peer":                                {status: statusPartial, note: "only the first 'parent … originserver' peer is used, with its login=; peer selection (round-robin, weight=, carp …), TLS, forceddomain= and max-conn= are not applied yet"},
 	"cache_peer_access":                         {status: statusParsed, note: "the first origin server peer gets every request"},
 	"cache_peer_domain":                         {status: statusObsolete, note: "use dstdomain ACLs with cache_peer_access; without them the peer gets requests for every domain"},
-	"cache_replacement_policy":                  {status: statusParsed, note: noteDiskTier},
+	"cache_replacement_policy":                  {status: statusApplied, note: "lru, heap LRU, heap GDSF and heap LFUDA for the disk tier"},
 	"cache_store_log":                           {status: statusUnsupported, note: "cuttle writes no store log"},
-	"cache_swap_high":                           {status: statusParsed, note: noteDiskTier},
+	"cache_swap_high":                           {status: statusApplied, note: "the disk tier evicts above it"},
 	"cache_swap_log":                            {alias: "cache_swap_state"},
-	"cache_swap_low":                            {status: statusParsed, note: noteDiskTier},
+	"cache_swap_low":                            {status: statusApplied, note: "the disk tier evicts down to it"},
 	"cache_swap_state":                          {status: statusNotNeeded, note: noteDiskTier},
 	"cache_vary":                                {status: statusObsolete, note: noteSquid3},
 	"cachemgr_passwd":                           {status: statusUnsupported, note: "cuttle has no cache manager pages (mgr:info and the like)"},
@@ -298,7 +298,7 @@ var knownDirectives = map[string]directiveInfo{
 	"minimum_direct_rtt":                        {status: statusIgnored, note: noteICMP},
 	"minimum_expiry_time":                       {status: statusUnsupported, check: checkTime, note: "objects that expire soon and cannot be revalidated are not treated specially"},
 	"minimum_icp_query_timeout":                 {status: statusIgnored, note: noteICP},
-	"minimum_object_size":                       {status: statusParsed, note: "small objects are cached too"},
+	"minimum_object_size":                       {status: statusApplied, note: "smaller objects are not written to disk (they may stay in memory)"},
 	"miss_access":                               {status: statusParsed, note: "every miss is forwarded"},
 	"negative_dns_ttl":                          {status: statusNotNeeded, check: checkTime, note: noteResolver},
 	"negative_ttl":                              {status: statusApplied, note: "how long error replies without freshness of their own are kept (TCP_NEGATIVE_HIT)"},
