@@ -76,6 +76,7 @@ func (h *Handler) collapsedMiss(rw *countingWriter, tx *transaction) {
 		tx.result, tx.hier = "TCP_CF_HIT", ""
 		return
 	case hitStale:
+		defer stale.close()
 		h.forward(rw, tx, h.statusStale, stale)
 		return
 	}
@@ -122,6 +123,7 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 		}()
 		cw := &countingWriter{ResponseWriter: &discardWriter{h: http.Header{}}}
 		if out, stale := h.serveHit(cw, bg); out == hitStale {
+			defer stale.close()
 			h.forward(cw, bg, h.statusStale, stale)
 		}
 	}()

@@ -94,6 +94,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 			tx.result = "TCP_REFRESH_UNMODIFIED"
 			c := h.refreshed(tx, stale, res.Header, requestTime, responseTime)
 			h.serveStale(rw, tx, stale, c, h.statusStale)
+			h.storeRefreshed(tx, stale, c)
 			return
 		case originFailed(res.StatusCode) && h.servableOnError(tx, stale):
 			// RFC 5861, Section 4 (and squid.conf max_stale): a 5xx

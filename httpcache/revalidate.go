@@ -3,6 +3,8 @@ package httpcache
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -14,9 +16,43 @@ import (
 // into memory so that it can be served and stored again.
 type staleObject struct {
 	c    *cached
-	body []byte
+	body io.ReadSeeker // the stored body, open; Close releases it
+	size int64
 	key  string        // where it is stored
 	age  time.Duration // its current age when the request came in
+
+	closer io.Closer
+}
+
+// close releases the stored body.
+func (s *staleObject) close() {
+	if s != nil && s.closer != nil {
+		s.closer.Close()
+	}
+}
+
+// staleFrom keeps a stored object open for revalidation: its body is
+// streamed from the store (memory or disk) when the stale copy answers,
+// and streamed back into the store when a 304 refreshes it, so a large
+// disk object is never held whole in memory. A body that cannot seek is
+// read into memory when it is small enough, else nil is returned (the
+// object is fetched again).
+func (h *Handler) staleFrom(obj *store.Object, c *cached, key string, age time.Duration) *staleObject {
+	s := &staleObject{c: c, size: obj.Meta.Size, key: key, age: age, closer: obj.Body}
+	if rs, ok := obj.Body.(io.ReadSeeker); ok {
+		s.body = rs
+		return s
+	}
+	defer obj.Body.Close()
+	if obj.Meta.Size > h.maxRevalidate {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
+	if err != nil || int64(len(b)) != obj.Meta.Size {
+		return nil
+	}
+	s.body, s.closer = bytes.NewReader(b), nil
+	return s
 }
 
 // hasValidator reports whether a response can be revalidated
@@ -70,7 +106,7 @@ var keepOn304 = map[string]bool{
 // refreshed applies a 304 to the stored response (RFC 9111, Section 4.3.4):
 // every field of the 304 replaces the stored one except those of
 // keepOn304; the freshness starts again from the 304.
-// The updated response is stored again.
+// storeRefreshed stores it again.
 func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, requestTime, responseTime time.Time) *cached {
 	old := s.c
 	merged := old.header.Clone()
@@ -96,17 +132,27 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 		varyValues:   old.varyValues,
 	}
 	c.headerBytes = hitFieldsSize(merged)
-	c.setSize(int64(len(s.body)))
+	c.setSize(s.size)
+	return c
+}
+
+// storeRefreshed stores the refreshed response c with the stale object's
+// body, or removes the object when the 304 made it unstorable.
+func (h *Handler) storeRefreshed(tx *transaction, s *staleObject, c *cached) {
+	ctx := context.WithoutCancel(tx.req.Context())
+	cc := h.responseCC(c.header)
 	rp := tx.refresh(h.opts.RefreshPatterns)
 	if cc.NoStore && !rp.IgnoreNoStore || cc.Private && !rp.IgnorePrivate || tx.noStore {
-		h.opts.Store.Delete(context.WithoutCancel(tx.req.Context()), s.key) //nolint:errcheck // best effort
-		return c
+		h.opts.Store.Delete(ctx, s.key) //nolint:errcheck // best effort
+		return
 	}
-	err := h.opts.Store.Put(context.WithoutCancel(tx.req.Context()), s.key, metaFor(c, int64(len(s.body))), bytes.NewReader(s.body))
+	if _, err := s.body.Seek(0, io.SeekStart); err != nil {
+		return
+	}
+	err := h.opts.Store.Put(ctx, s.key, metaFor(c, s.size), s.body)
 	if err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store refreshed %s: %v", tx.url, err)
 	}
-	return c
 }
 
 // serveStale sends the stored body of s with the header of c (the stored
@@ -117,13 +163,26 @@ func (h *Handler) refreshed(tx *transaction, s *staleObject, res http.Header, re
 func (h *Handler) serveStale(rw *countingWriter, tx *transaction, s *staleObject, c *cached, cacheStatus []string) {
 	out := rw.Header()
 	clear(out)
-	h.storedHeader(out, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, int64(len(s.body)))
+	h.storedHeader(out, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, s.size)
 	out["X-Cache-Lookup"] = tx.lookup
 	if h.answerConditional(rw, tx, c) {
 		return
 	}
+	if _, err := s.body.Seek(0, io.SeekStart); err != nil {
+		h.serveError(rw, tx, http.StatusBadGateway, "ERR_READ_ERROR")
+		return
+	}
 	rw.WriteHeader(c.status)
-	if tx.req.Method != http.MethodHead {
-		rw.Write(s.body) //nolint:errcheck // the client may be gone; logged by status
+	if tx.req.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(rw, s.body); err != nil {
+		tx.result += "_ABORTED"
+		if errors.Is(err, store.ErrCorrupt) {
+			// As on a hit: a damaged stored block breaks the message off.
+			h.logTransaction(tx, rw)
+			tx.logged = true
+			panic(http.ErrAbortHandler)
+		}
 	}
 }

@@ -85,6 +85,7 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	case hitServed:
 		return
 	case hitStale:
+		defer stale.close()
 		h.forward(cw, tx, h.statusStale, stale)
 		return
 	case hitReload:
@@ -192,7 +193,12 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	if obj == nil {
 		return hitNone, nil
 	}
-	defer obj.Body.Close()
+	keepOpen := false
+	defer func() {
+		if !keepOpen {
+			obj.Body.Close()
+		}
+	}()
 	tx.lookup = tx.port.lookupHit
 	age := CurrentAge(c.initialAge, c.responseTime, tx.start)
 	rp := &defaultRefresh
@@ -205,17 +211,13 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 		return hitReload, nil
 	case revalidate:
 		// RFC 9111, Section 4.3.1: revalidate (or fetch again) keeping the
-		// stored copy for the answer and for when the origin fails. A
-		// body too large to hold is simply fetched again.
-		if obj.Meta.Size > h.maxRevalidate {
+		// stored copy open for the answer and for when the origin fails.
+		s := h.staleFrom(obj, c, tx.key, age)
+		if s == nil {
 			return hitNone, nil
 		}
-		body, err := io.ReadAll(io.LimitReader(obj.Body, obj.Meta.Size+1))
-		if err != nil || int64(len(body)) != obj.Meta.Size {
-			tx.result = "TCP_SWAPFAIL_MISS"
-			return hitNone, nil
-		}
-		return hitStale, &staleObject{c: c, body: body, key: tx.key, age: age}
+		keepOpen = true
+		return hitStale, s
 	case useStaleRefresh:
 		h.refreshInBackground(tx, c)
 	}
