@@ -117,10 +117,13 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	if stored {
 		cacheStatus = h.storedStatus(cacheStatus)
 	}
-	if whole && sw != nil {
+	if whole && sw != nil && res.ContentLength >= 0 && res.ContentLength <= maxRangeBuffer {
 		h.serveWhole(rw, tx, res, sw)
 		return
 	}
+	// A whole object fetched for a Range request that is too large to cut
+	// the range from in memory is sent whole: a 200 answers any Range
+	// request (RFC 9110, Section 14.2), and it is stored on the way.
 
 	out := rw.Header()
 	for k, v := range res.Header {
@@ -250,11 +253,16 @@ func (h *Handler) fetchWhole(tx *transaction) bool {
 	return err == nil && n <= limit
 }
 
+// maxRangeBuffer is the largest whole object fetched for a Range request
+// (range_offset_limit) that is held in memory to cut the range from.
+const maxRangeBuffer = 1 << 20
+
 // serveWhole stores the whole response fetched for a Range request and
-// answers the range from it (range_offset_limit).
+// answers the range from it (range_offset_limit). Its length is known and
+// at most maxRangeBuffer.
 func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Response, sw *storeWriter) {
-	body, err := io.ReadAll(io.LimitReader(res.Body, h.maxRevalidate+1))
-	if err != nil || int64(len(body)) > h.maxRevalidate || res.ContentLength >= 0 && int64(len(body)) != res.ContentLength {
+	body, err := io.ReadAll(io.LimitReader(res.Body, res.ContentLength+1))
+	if err != nil || int64(len(body)) != res.ContentLength {
 		sw.abort(errOriginBody)
 		tx.result += "_ABORTED"
 		h.serveError(rw, tx, http.StatusBadGateway, "ERR_READ_ERROR")
