@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,8 +30,8 @@ var ErrTooSmall = errors.New("store: object too small")
 // stored.
 var ErrNoSpace = errors.New("store: no space for the object")
 
-// ErrReadOnly is returned by Put and Delete of a read-only disk tier
-// (cache_dir read-only, no-store).
+// ErrReadOnly is returned by Put of a read-only disk tier (cache_dir
+// read-only, no-store).
 var ErrReadOnly = errors.New("store: read-only cache directory")
 
 // Refused reports whether err only says that a store declined an object
@@ -47,7 +48,10 @@ type DiskOptions struct {
 	Dir string
 
 	// MaxBytes is the cache_dir size: the most bytes the objects may take
-	// on disk, counting every file and directory in 4 KiB blocks.
+	// on disk, counting every object file and fan-out directory in 4 KiB
+	// blocks. Not counted, a fixed overhead: the cuttle and tmp
+	// directories and the FORMAT file (12 KiB), and the index snapshot a
+	// clean stop writes (32 bytes per object).
 	MaxBytes int64
 
 	// L1 and L2 are the fan-out of the object directories (the cache_dir
@@ -119,8 +123,8 @@ type Disk struct {
 	mu       sync.Mutex
 	index    map[uint64]*diskEntry
 	policy   diskPolicy
-	used     int64 // blocks of indexed files, directories and reservations
-	dirs     map[string]bool
+	used     int64          // blocks of indexed files, directories and reservations
+	dirs     map[string]int // fan-out directories: what each holds (see enterDirLocked)
 	closed   bool
 	gen      uint64 // bumped by every change of the index
 	scanning bool
@@ -150,7 +154,7 @@ func OpenDisk(opts DiskOptions) (*Disk, error) {
 		l1:    opts.L1,
 		l2:    opts.L2,
 		index: make(map[uint64]*diskEntry),
-		dirs:  make(map[string]bool),
+		dirs:  make(map[string]int),
 		ready: make(chan struct{}),
 	}
 	d.tmp = filepath.Join(d.root, "tmp")
@@ -362,7 +366,7 @@ func openObject(f *os.File, key string) (*Object, error) {
 	if _, err := io.ReadFull(f, km); err != nil {
 		return nil, fmt.Errorf("%w: short header", ErrCorrupt)
 	}
-	if headerSum(fixed[:48], string(km[:h.keyLen]), km[h.keyLen:]) != h.sum {
+	if headerSum(fixed[:], string(km[:h.keyLen]), km[h.keyLen:]) != h.sum {
 		return nil, fmt.Errorf("%w: header checksum", ErrCorrupt)
 	}
 	if string(km[:h.keyLen]) != key {
@@ -485,28 +489,34 @@ func (d *Disk) forget(h uint64, e *diskEntry) {
 	}
 }
 
-// remove drops the object with hash h from the index and the disk.
+// remove drops the object with hash h from the index and, unless the
+// directory is read-only, from the disk.
 func (d *Disk) remove(h uint64, path string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !d.opts.ReadOnly {
+		os.Remove(path) //nolint:errcheck // gone already is fine
+	}
 	if e, ok := d.index[h]; ok {
 		d.dropLocked(e)
 	}
-	os.Remove(path) //nolint:errcheck // gone already is fine
 	d.gen++
 }
 
+// dropLocked removes an entry from the index; its file must be gone
+// already (or be replaced), so that its directory can go when empty.
 func (d *Disk) dropLocked(e *diskEntry) {
 	delete(d.index, e.hash)
 	d.policy.remove(e)
 	d.used -= e.size
+	dir, _ := d.paths(e.hash)
+	d.leaveDirLocked(dir)
 }
 
-// Delete removes the object stored under key, if any.
+// Delete removes the object stored under key, if any. In a read-only
+// directory it is only forgotten, so that it cannot hide a newer copy in
+// another directory; its file stays.
 func (d *Disk) Delete(ctx context.Context, key string) error {
-	if d.opts.ReadOnly {
-		return nil // nothing of ours to remove; the objects stay for reading
-	}
 	h := hashDiskKey(key)
 	_, path := d.paths(h)
 	d.remove(h, path)
@@ -539,10 +549,10 @@ func (d *Disk) evictOneLocked() bool {
 	if e == nil {
 		return false
 	}
-	d.dropLocked(e)
-	d.policy.evicted(e)
 	_, path := d.paths(e.hash)
 	os.Remove(path) //nolint:errcheck // best effort
+	d.dropLocked(e)
+	d.policy.evicted(e)
 	d.gen++
 	return true
 }
@@ -727,16 +737,19 @@ func (w *diskWriter) commit(h uint64, key string, meta Meta) error {
 		return d.fault("write", err)
 	}
 	dir, path := d.paths(h)
-	if err := d.ensureDir(dir); err != nil {
-		return err
-	}
 	size := roundBlock(w.written)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return errors.New("store: disk tier closed")
 	}
+	// The directories are made under the lock, so that eviction cannot
+	// remove them between their creation and the rename.
+	if err := d.enterDirLocked(dir); err != nil {
+		return err
+	}
 	if err := os.Rename(w.f.Name(), path); err != nil {
+		d.leaveDirLocked(dir)
 		return d.fault("rename", err)
 	}
 	w.done = true
@@ -747,7 +760,7 @@ func (w *diskWriter) commit(h uint64, key string, meta Meta) error {
 		d.dropLocked(old)
 	}
 	d.gen++
-	e := &diskEntry{hash: h, size: size, body: w.n, refs: 1, gen: d.gen}
+	e := &diskEntry{hash: h, size: size, body: w.n, refs: 1, gen: nextGen()}
 	d.index[h] = e
 	d.policy.add(e)
 	d.trimLocked()
@@ -768,41 +781,96 @@ func (w *diskWriter) abort() {
 	}
 }
 
-// ensureDir creates a fan-out directory the first time it is needed and
-// counts its block.
-func (d *Disk) ensureDir(dir string) error {
-	d.mu.Lock()
-	known := d.dirs[dir]
-	d.mu.Unlock()
-	if known {
-		return nil
-	}
+// The fan-out directories are created when an object first needs them
+// and removed when their last object goes, and each takes one 4 KiB block
+// of MaxBytes while it exists. d.dirs counts what each holds: objects for
+// a second-level directory, second-level directories for a first-level
+// one.
+
+// enterDirLocked makes sure the second-level directory dir and its parent
+// exist, evicting objects to make room for their blocks, and counts one
+// more object in dir.
+func (d *Disk) enterDirLocked(dir string) error {
 	parent := filepath.Dir(dir)
-	for _, p := range []string{parent, dir} {
-		d.mu.Lock()
-		known := d.dirs[p]
-		d.mu.Unlock()
-		if known {
-			continue
+	for {
+		var need int64
+		if _, ok := d.dirs[dir]; !ok {
+			need += diskBlock
+			if _, ok := d.dirs[parent]; !ok {
+				need += diskBlock
+			}
 		}
-		// A directory takes a block too: it is reserved like a file's.
-		if err := d.reserve(diskBlock); err != nil {
-			return err
+		if d.used+need <= d.opts.MaxBytes {
+			break
 		}
-		err := os.Mkdir(p, 0o750)
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			d.release(diskBlock)
+		if !d.evictOneLocked() {
+			return ErrNoSpace
+		}
+	}
+	if _, ok := d.dirs[dir]; !ok {
+		if _, ok := d.dirs[parent]; !ok {
+			if err := os.Mkdir(parent, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+				return d.fault("mkdir", err)
+			}
+			d.dirs[parent] = 0
+			d.used += diskBlock
+		}
+		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			d.leaveParentLocked(parent)
 			return d.fault("mkdir", err)
 		}
-		d.mu.Lock()
-		if d.dirs[p] {
-			d.used -= diskBlock // counted by a concurrent Put
-		}
-		d.dirs[p] = true
-		d.mu.Unlock()
+		d.dirs[dir] = 0
+		d.dirs[parent]++
+		d.used += diskBlock
 	}
+	d.dirs[dir]++
 	return nil
 }
+
+// leaveDirLocked counts one object less in dir and removes dir (and then
+// maybe its parent) when it is empty.
+func (d *Disk) leaveDirLocked(dir string) {
+	n, ok := d.dirs[dir]
+	if !ok {
+		return
+	}
+	if n > 1 {
+		d.dirs[dir] = n - 1
+		return
+	}
+	d.dirs[dir] = 0
+	if d.opts.ReadOnly || os.Remove(dir) != nil {
+		return // kept (and still counted): read-only, or not empty
+	}
+	delete(d.dirs, dir)
+	d.used -= diskBlock
+	d.leaveParentLocked(filepath.Dir(dir))
+}
+
+// leaveParentLocked counts one second-level directory less in a
+// first-level one and removes it when it is empty.
+func (d *Disk) leaveParentLocked(parent string) {
+	n, ok := d.dirs[parent]
+	if !ok {
+		return
+	}
+	if n > 1 {
+		d.dirs[parent] = n - 1
+		return
+	}
+	d.dirs[parent] = 0
+	if d.opts.ReadOnly || os.Remove(parent) != nil {
+		return
+	}
+	delete(d.dirs, parent)
+	d.used -= diskBlock
+}
+
+// diskGen numbers the stored versions of objects across every disk tier
+// of the process, so that a version can be recognised in any of them.
+var diskGen atomic.Uint64
+
+func nextGen() uint64 { return diskGen.Add(1) }
 
 // fault turns a file system error into the error Put returns; a full disk
 // is ErrNoSpace, logged at most once a minute.
@@ -948,8 +1016,7 @@ func (d *Disk) loadSnapshot() bool {
 		if _, dup := d.index[e.hash]; dup || e.size <= 0 {
 			continue
 		}
-		d.gen++
-		e.gen = d.gen
+		e.gen = nextGen()
 		d.index[e.hash] = e
 		d.used += e.size
 		d.policy.add(e)
@@ -961,14 +1028,20 @@ func (d *Disk) loadSnapshot() bool {
 	return true
 }
 
-// countDirLocked counts a fan-out directory found on disk.
+// countDirLocked counts one more object in a second-level directory that
+// exists on disk (and its parent, when first seen).
 func (d *Disk) countDirLocked(dir string) {
-	for _, p := range []string{filepath.Dir(dir), dir} {
-		if !d.dirs[p] {
-			d.dirs[p] = true
+	if _, ok := d.dirs[dir]; !ok {
+		parent := filepath.Dir(dir)
+		if _, ok := d.dirs[parent]; !ok {
+			d.dirs[parent] = 0
 			d.used += diskBlock
 		}
+		d.dirs[parent]++
+		d.dirs[dir] = 0
+		d.used += diskBlock
 	}
+	d.dirs[dir]++
 }
 
 // scan rebuilds the index from the files, while the cache serves.
@@ -977,6 +1050,7 @@ func (d *Disk) scan(ctx context.Context) {
 	start := time.Now()
 	d.logf("cache_dir %s: rebuilding the index by scanning (no clean snapshot)", d.opts.Dir)
 	var found, bad int
+	var seenDirs []string
 	last := time.Now()
 	err := filepath.WalkDir(d.root, func(path string, de fs.DirEntry, err error) error {
 		if err != nil {
@@ -991,12 +1065,9 @@ func (d *Disk) scan(ctx context.Context) {
 			case path == d.tmp:
 				return fs.SkipDir
 			default:
-				d.mu.Lock()
-				if !d.dirs[path] {
-					d.dirs[path] = true
-					d.used += diskBlock
-				}
-				d.mu.Unlock()
+				// Counted when an object is indexed in it; checked for
+				// emptiness at the end.
+				seenDirs = append(seenDirs, path)
 			}
 			return nil
 		}
@@ -1017,6 +1088,16 @@ func (d *Disk) scan(ctx context.Context) {
 	})
 	d.mu.Lock()
 	d.scanning = err != nil
+	if err == nil && !d.opts.ReadOnly {
+		// Directories left empty (by a crash, or by a fan-out that
+		// changed) would take blocks nobody counts: remove them,
+		// deepest first; rmdir leaves any that are not empty.
+		for i := len(seenDirs) - 1; i >= 0; i-- {
+			if _, counted := d.dirs[seenDirs[i]]; !counted {
+				os.Remove(seenDirs[i]) //nolint:errcheck // not empty: kept
+			}
+		}
+	}
 	d.trimLocked()
 	d.mu.Unlock()
 	if err != nil {
@@ -1042,13 +1123,31 @@ func (d *Disk) indexFile(path string, h uint64) bool {
 		}
 		return false
 	}
+	f.Close()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.index[h]; ok {
 		return true // stored since the scan began
 	}
-	d.gen++
-	e := &diskEntry{hash: h, size: roundBlock(size), body: body, gen: d.gen}
+	dir, want := d.paths(h)
+	switch {
+	case path == want:
+		d.countDirLocked(dir)
+	case d.opts.ReadOnly:
+		return false // misplaced (another fan-out) and cannot be moved
+	default:
+		// Written with another fan-out (L1, L2): move it into place.
+		if err := d.enterDirLocked(dir); err != nil {
+			os.Remove(path) //nolint:errcheck // best effort
+			return false
+		}
+		if err := os.Rename(path, want); err != nil {
+			d.leaveDirLocked(dir)
+			os.Remove(path) //nolint:errcheck // best effort
+			return false
+		}
+	}
+	e := &diskEntry{hash: h, size: roundBlock(size), body: body, gen: nextGen()}
 	d.index[h] = e
 	d.used += e.size
 	d.policy.add(e)
@@ -1078,7 +1177,7 @@ func checkHeader(f *os.File, h uint64) (ok bool, body, size int64) {
 		return false, 0, 0
 	}
 	key := string(km[:hdr.keyLen])
-	if headerSum(fixed[:48], key, km[hdr.keyLen:]) != hdr.sum || hashDiskKey(key) != h {
+	if headerSum(fixed[:], key, km[hdr.keyLen:]) != hdr.sum || hashDiskKey(key) != h {
 		return false, 0, 0
 	}
 	return true, int64(hdr.bodyLen), st.Size()

@@ -20,7 +20,7 @@ import (
 //	24      8     body length N
 //	32      8     Meta.Stored, Unix nanoseconds (0: zero time)
 //	40      8     Meta.Expires, Unix nanoseconds (0: zero time)
-//	48      8     xxhash64 of bytes 0..47, the key and the metadata
+//	48      8     xxhash64 of bytes 0..47 and 56..63, the key and the metadata
 //	56      8     reserved, 0
 //	64      K     the full key
 //	64+K    M     Meta.Header
@@ -82,21 +82,25 @@ func (h *diskHeader) encode(b []byte, key string, meta []byte) {
 	binary.LittleEndian.PutUint64(b[24:], h.bodyLen)
 	binary.LittleEndian.PutUint64(b[32:], uint64(h.stored))
 	binary.LittleEndian.PutUint64(b[40:], uint64(h.expires))
-	h.sum = headerSum(b[:48], key, meta)
-	binary.LittleEndian.PutUint64(b[48:], h.sum)
 	binary.LittleEndian.PutUint64(b[56:], 0)
+	h.sum = headerSum(b, key, meta)
+	binary.LittleEndian.PutUint64(b[48:], h.sum)
 }
 
+// headerSum is the checksum of a fixed header (all of it but the sum
+// itself), the key and the metadata.
 func headerSum(fixed []byte, key string, meta []byte) uint64 {
 	d := xxhash.New()
-	d.Write(fixed)
+	d.Write(fixed[:48])
+	d.Write(fixed[56:diskHeaderSize])
 	d.WriteString(key)
 	d.Write(meta)
 	return d.Sum64()
 }
 
-// errOtherVersion marks a file written in another format version: it is
-// discarded, not reported as damage.
+// errOtherVersion marks a file written in another format version. Such a
+// file is discarded like a damaged one (a store of another version is
+// normally discarded whole at open, by its FORMAT file).
 var errOtherVersion = errors.New("store: object file of another format version")
 
 // decodeDiskHeader parses the fixed header. It checks the magic, the

@@ -16,9 +16,18 @@ type Disks struct {
 var _ Store = (*Disks)(nil)
 
 // NewDisks returns a Store over dirs, which it takes over: Close closes
-// them.
+// them. Writable directories are searched before read-only ones, whose
+// copies may be older.
 func NewDisks(dirs ...*Disk) *Disks {
-	return &Disks{dirs: dirs}
+	var rw, ro []*Disk
+	for _, d := range dirs {
+		if d.opts.ReadOnly {
+			ro = append(ro, d)
+		} else {
+			rw = append(rw, d)
+		}
+	}
+	return &Disks{dirs: append(rw, ro...)}
 }
 
 // Get returns the object from whichever directory holds it.
@@ -43,22 +52,40 @@ func (s *Disks) Get(ctx context.Context, key string) (*Object, error) {
 
 // Put stores the object in one directory that accepts its size (min-size=,
 // max-size=, not read-only), picked by the key's hash, and removes it from
-// the others.
+// the others. A body of unknown size goes to the directories that take any
+// size (no min-size, the largest max-size), as Squid sends it only where
+// it surely fits.
 func (s *Disks) Put(ctx context.Context, key string, meta Meta, body io.Reader) error {
 	var eligible []*Disk
+	writable, tooSmall := false, false
+	var widest int64 = -1 // the largest max-size of a writable directory; 0 is none
+	for _, d := range s.dirs {
+		if d.opts.ReadOnly {
+			continue
+		}
+		writable = true
+		if m := d.opts.MaxObjectSize; widest != 0 && (m == 0 || m > widest) {
+			widest = m
+		}
+	}
 	for _, d := range s.dirs {
 		o := &d.opts
 		switch {
 		case o.ReadOnly:
+		case meta.Size < 0 && (o.MinObjectSize > 0 || o.MaxObjectSize != widest):
 		case meta.Size >= 0 && o.MaxObjectSize > 0 && meta.Size > o.MaxObjectSize:
 		case meta.Size >= 0 && meta.Size < o.MinObjectSize:
+			tooSmall = true
 		default:
 			eligible = append(eligible, d)
 		}
 	}
 	if len(eligible) == 0 {
 		s.Delete(ctx, key) //nolint:errcheck // never fails
-		if meta.Size >= 0 && len(s.dirs) > 0 && meta.Size < s.dirs[0].opts.MinObjectSize {
+		switch {
+		case !writable:
+			return ErrReadOnly
+		case tooSmall:
 			return ErrTooSmall
 		}
 		return ErrTooLarge
