@@ -106,7 +106,7 @@ type diskEntry struct {
 // complete; every byte is checksummed, see the format in diskformat.go) and
 // bounded (the files never take more than MaxBytes).
 //
-// The index of the objects lives in memory, about 100 bytes per object. At
+// The index of the objects lives in memory, about 160 bytes per object. At
 // start it is loaded from the snapshot a clean Close leaves, or else
 // rebuilt by scanning the directory in the background; objects not yet
 // indexed are misses.
