@@ -197,6 +197,42 @@ func TestCreateDirs(t *testing.T) {
 	if fi, err := os.Stat(cache); err != nil || !fi.IsDir() {
 		t.Errorf("cache_dir %s not created: %v", cache, err)
 	}
+	if _, err := os.Stat(filepath.Join(cache, "cuttle", "FORMAT")); err != nil {
+		t.Errorf("cache_dir %s: cuttle's store not prepared: %v", cache, err)
+	}
+	// -Nz again is harmless.
+	if code := run(t.Context(), []string{"-Nz", "-f", conf}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("cuttle -Nz on an existing cache_dir exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestCreateDirsRefusesSquidStore checks that -z never touches a directory
+// holding Squid's own store, and says why.
+func TestCreateDirsRefusesSquidStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "squid.conf")
+	cache := filepath.Join(dir, "squid-cache")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "swap.state"), []byte("squid's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("cache_dir aufs "+cache+" 100 16 256\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-N", "-z", "-f", conf}, io.Discard, &stderr); code != 1 {
+		t.Errorf("cuttle -N -z on Squid's store exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "swap.state") {
+		t.Errorf("stderr %q does not name swap.state", stderr.String())
+	}
+	ents, _ := os.ReadDir(cache)
+	if len(ents) != 1 {
+		t.Errorf("Squid's cache_dir now holds %d entries, want only swap.state", len(ents))
+	}
 }
 
 // TestCorpusParses checks that `cuttle -k parse` accepts every real-world
