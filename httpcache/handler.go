@@ -91,6 +91,9 @@ type Options struct {
 	// Log receives one entry per transaction; nil logs nothing.
 	Log *accesslog.Logger
 
+	// FilteredLogs are the access_log lines with acl lists.
+	FilteredLogs []FilteredLog
+
 	// ErrorLog receives errors (cache_log); nil uses the log package's
 	// standard logger.
 	ErrorLog *log.Logger
@@ -149,6 +152,7 @@ type Handler struct {
 
 	maxVariants int
 	variantMu   variantLocks
+	conns       sync.Map // net.Conn → *connInfo
 	flights     flightGroup
 	refreshing  flightGroup // background refreshes (stale-while-revalidate)
 
@@ -364,6 +368,7 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 	tx, cw := &st.tx, &st.cw
 	cw.ResponseWriter = rw
 	tx.req, tx.port, tx.start = req, port, h.now()
+	markServed(req)
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		tx.clientIP, tx.clientPort = ap.Addr(), ap.Port()
 	}

@@ -53,7 +53,7 @@ func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 // logTransaction writes the access.log entry of tx.
 func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
-	if h.opts.Log == nil || tx.logged {
+	if h.opts.Log == nil && len(h.opts.FilteredLogs) == 0 || tx.logged {
 		return
 	}
 	tx.logged = true
@@ -95,5 +95,31 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		tx.result += "_ABORTED"
 		e.ResultCode = tx.result
 	}
-	h.opts.Log.Log(e)
+	h.writeEntry(tx, e)
+}
+
+// writeEntry sends an entry to the access logs: the unfiltered Log, and
+// each FilteredLog whose acl list matches the transaction (squid.conf
+// access_log ... acl ...).
+func (h *Handler) writeEntry(tx *transaction, e *accesslog.Entry) {
+	if h.opts.Log != nil {
+		h.opts.Log.Log(e)
+	}
+	for i := range h.opts.FilteredLogs {
+		fl := &h.opts.FilteredLogs[i]
+		if fl.matches(tx) {
+			fl.Log.Log(e)
+		}
+	}
+}
+
+// FilteredLog is an access_log line with an acl list: a transaction is
+// written to Log only when every term matches (squid.conf access_log).
+type FilteredLog struct {
+	Log   *accesslog.Logger
+	Terms []Term
+}
+
+func (fl *FilteredLog) matches(tx *transaction) bool {
+	return allowed([]Rule{{Allow: true, Terms: fl.Terms}}, tx)
 }

@@ -21,6 +21,9 @@ type setup struct {
 	cfg       *squidconf.Config
 	listeners []listener
 	handler   httpcache.Options // without Store, Log and ErrorLog
+
+	// logTerms holds the acl list of each access_log line, by index.
+	logTerms [][]httpcache.Term
 }
 
 // listener is one http_port to open.
@@ -191,9 +194,15 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 	}
 	s.handler.Version = "cuttle/" + version
 	s.handler.MaxObjectSize = cfg.MaximumObjectSize
-	for _, al := range cfg.AccessLogs {
-		if len(al.ACLs) > 0 {
-			fmt.Fprintf(w, "%s: access_log: acl filters are not applied yet; every transaction is logged\n", al.Pos)
+	s.logTerms = make([][]httpcache.Term, len(cfg.AccessLogs))
+	for i, al := range cfg.AccessLogs {
+		for _, ref := range al.ACLs {
+			acl, ok := acls[ref.Name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: access_log: ACL not found: %s", al.Pos, ref.Name))
+				continue
+			}
+			s.logTerms[i] = append(s.logTerms[i], httpcache.Term{ACL: acl, Not: ref.Not})
 		}
 		if al.Module != "stdio" && al.Module != "daemon" && al.Module != "none" {
 			fmt.Fprintf(w, "%s: access_log: module %s: not supported yet; nothing is logged there\n", al.Pos, al.Module)

@@ -56,16 +56,20 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		disk = dirs
 	}
 
-	logger, writers, err := openAccessLogs(s)
+	logger, filtered, writers, err := openAccessLogs(s)
 	if err != nil {
 		cacheLog.Printf("FATAL: %v", err)
 		return 1
 	}
 	defer logger.Close()
+	for _, fl := range filtered {
+		defer fl.Log.Close()
+	}
 
 	opts := s.handler
 	opts.Store = store.NewTiered(mem, disk)
 	opts.Log = logger
+	opts.FilteredLogs = filtered
 	opts.ErrorLog = cacheLog
 	opts.CDNCacheControl = cf.cdnCacheControl
 	h, err := httpcache.New(opts)
@@ -107,6 +111,8 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 			ReadHeaderTimeout: cf.readHeaderTimeout,
 			IdleTimeout:       cf.idleTimeout,
 			ErrorLog:          cacheLog,
+			ConnState:         h.ConnState,
+			ConnContext:       h.ConnContext,
 		}
 		servers = append(servers, srv)
 		cacheLog.Printf("Accepting reverse-proxy HTTP Socket connections at %s", ln.Addr())
@@ -201,17 +207,21 @@ func openCacheLog(path string, alsoStderr bool, stderr io.Writer) (*log.Logger, 
 }
 
 // openAccessLogs opens every access_log destination with its format.
-func openAccessLogs(s *setup) (*accesslog.Logger, []*accesslog.Writer, error) {
+// openAccessLogs opens the access_log files: the lines without an acl
+// list share one Logger; each line with one gets its own, written only
+// for the transactions its acls match.
+func openAccessLogs(s *setup) (*accesslog.Logger, []httpcache.FilteredLog, []*accesslog.Writer, error) {
 	fopts := accesslog.FormatOptions{StripQueryTerms: s.cfg.StripQueryTerms}
 	var outputs []accesslog.Output
+	var filtered []httpcache.FilteredLog
 	var writers []*accesslog.Writer
-	fail := func(err error) (*accesslog.Logger, []*accesslog.Writer, error) {
+	fail := func(err error) (*accesslog.Logger, []httpcache.FilteredLog, []*accesslog.Writer, error) {
 		for _, w := range writers {
 			w.Close()
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	for _, al := range s.cfg.AccessLogs {
+	for i, al := range s.cfg.AccessLogs {
 		if al.Module != "stdio" && al.Module != "daemon" {
 			continue
 		}
@@ -224,9 +234,14 @@ func openAccessLogs(s *setup) (*accesslog.Logger, []*accesslog.Writer, error) {
 			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
 		}
 		writers = append(writers, w)
-		outputs = append(outputs, accesslog.Output{W: w, Format: format})
+		out := accesslog.Output{W: w, Format: format}
+		if i < len(s.logTerms) && len(s.logTerms[i]) > 0 {
+			filtered = append(filtered, httpcache.FilteredLog{Log: accesslog.New(out), Terms: s.logTerms[i]})
+			continue
+		}
+		outputs = append(outputs, out)
 	}
-	return accesslog.New(outputs...), writers, nil
+	return accesslog.New(outputs...), filtered, writers, nil
 }
 
 // logFormat finds a built-in or logformat-defined format by name.

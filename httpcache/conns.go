@@ -1,0 +1,98 @@
+package httpcache
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"cuttle/accesslog"
+)
+
+// Squid logs a connection that closes before it has sent a whole request
+// header as "NONE_NONE/000 0 - error:transaction-end-before-headers -
+// HIER_NONE/- -" (load balancers' TCP health checks show up so). net/http
+// never calls a handler for such a connection, so the server's ConnState
+// hook reports it: ConnState and ConnContext below are set on each
+// http.Server of the handler's ports.
+
+// connInfo is what the handler knows of one client connection.
+type connInfo struct {
+	mu       sync.Mutex
+	accepted time.Time
+	state    http.ConnState
+	served   bool // a handler ran for the request being read, if any
+}
+
+type connKey struct{}
+
+// ConnContext attaches the connection's record to every request's
+// context (http.Server.ConnContext).
+func (h *Handler) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	ci, _ := h.conns.Load(c)
+	if ci == nil {
+		ci, _ = h.conns.LoadOrStore(c, &connInfo{accepted: h.now()})
+	}
+	return context.WithValue(ctx, connKey{}, ci)
+}
+
+// ConnState follows each connection (http.Server.ConnState) and logs one
+// that closes while a request header was still awaited.
+func (h *Handler) ConnState(c net.Conn, state http.ConnState) {
+	v, _ := h.conns.LoadOrStore(c, &connInfo{accepted: h.now()})
+	ci := v.(*connInfo)
+	ci.mu.Lock()
+	prev, served := ci.state, ci.served
+	switch state {
+	case http.StateActive:
+		ci.served = false
+	case http.StateIdle:
+		ci.served = true
+	}
+	ci.state = state
+	ci.mu.Unlock()
+	if state != http.StateClosed && state != http.StateHijacked {
+		return
+	}
+	h.conns.Delete(c)
+	if state == http.StateHijacked || prev == http.StateIdle || served {
+		return
+	}
+	// New (nothing read) or Active without a handler (an incomplete
+	// header): Squid's error:transaction-end-before-headers.
+	h.logConnEnd(c, ci.accepted)
+}
+
+// markServed records that a handler runs for the connection's request.
+func markServed(req *http.Request) {
+	if ci, ok := req.Context().Value(connKey{}).(*connInfo); ok {
+		ci.mu.Lock()
+		ci.served = true
+		ci.mu.Unlock()
+	}
+}
+
+// logConnEnd writes the access.log line of a connection that closed
+// before a request header.
+func (h *Handler) logConnEnd(c net.Conn, accepted time.Time) {
+	if h.opts.Log == nil && len(h.opts.FilteredLogs) == 0 {
+		return
+	}
+	e := &accesslog.Entry{
+		Start:      accepted,
+		End:        h.now(),
+		ResultCode: "NONE_NONE",
+		Method:     "-",
+		URL:        "error:transaction-end-before-headers",
+	}
+	var addr netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		addr = ta.AddrPort()
+	}
+	e.ClientIP = addr.Addr().Unmap().String()
+	e.ClientPort = int(addr.Port())
+	tx := &transaction{start: accepted, clientIP: addr.Addr(), clientPort: addr.Port(), url: e.URL, result: "NONE_NONE"}
+	h.writeEntry(tx, e)
+}
