@@ -263,7 +263,7 @@ var knownDirectives = map[string]directiveInfo{
 	"log_mime_hdrs":                             {status: statusUnsupported, check: checkOnOff, note: "request and reply headers are not added to access.log lines"},
 	"log_uses_indirect_client":                  {status: statusUnsupported, check: checkOnOff, note: noteIndirect},
 	"logfile_daemon":                            {status: statusNotNeeded, note: "cuttle writes daemon: logs itself"},
-	"logfile_rotate":                            {status: statusParsed, note: "-k rotate reopens the logs, as with logfile_rotate 0; let logrotate rename them"},
+	"logfile_rotate":                            {status: statusApplied, note: "-k rotate (SIGUSR1) renames access logs and cache_log to .0 .. .N-1; 0 only reopens them (for logrotate)"},
 	"logformat":                                 {status: statusApplied, note: "compiled for access_log lines"},
 	"mail_from":                                 {status: statusNotNeeded, note: noteMail},
 	"mail_program":                              {status: statusNotNeeded, note: noteMail},

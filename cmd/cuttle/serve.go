@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -152,14 +153,17 @@ loop:
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGUSR1:
-				// squid -k rotate; with logfile_rotate 0 Squid only reopens,
-				// which is what logrotate expects.
+				// squid -k rotate: with logfile_rotate N the logs are
+				// renamed to .0 .. .N-1 as Squid does; with 0 (Debian's
+				// default) they are only reopened, which is what logrotate
+				// expects. Lines are flushed first, never lost or torn.
 				for _, w := range writers {
-					if err := w.Reopen(); err != nil {
+					if err := w.Rotate(cfg.LogfileRotate); err != nil {
 						cacheLog.Printf("ERROR: rotate: %v", err)
 					}
 				}
-				cacheLog.Printf("Log files reopened")
+				rotateCacheLog(cfg.CacheLog, cfg.LogfileRotate)
+				cacheLog.Printf("Log files rotated (logfile_rotate %d)", cfg.LogfileRotate)
 			case syscall.SIGHUP:
 				cacheLog.Printf("WARNING: -k reconfigure is not supported yet; restart cuttle to apply a changed config")
 			}
@@ -199,14 +203,72 @@ func openCacheLog(path string, alsoStderr bool, stderr io.Writer) (*log.Logger, 
 		fmt.Fprintf(stderr, "cuttle: cache_log %s: %v; logging to stderr\n", path, err)
 		return log.New(stderr, "", flags), func() {}
 	}
-	var w io.Writer = f
+	cl := &cacheLogFile{path: path, f: f}
+	cacheLogs.Store(path, cl)
+	var w io.Writer = cl
 	if alsoStderr {
-		w = io.MultiWriter(f, stderr)
+		w = io.MultiWriter(cl, stderr)
 	}
-	return log.New(w, "", flags), func() { f.Close() }
+	return log.New(w, "", flags), func() {
+		cacheLogs.Delete(path)
+		cl.close()
+	}
 }
 
-// openAccessLogs opens every access_log destination with its format.
+// cacheLogs holds the open cache_log files by path, for -k rotate.
+var cacheLogs sync.Map
+
+// cacheLogFile is cache_log: a file that -k rotate can rename and reopen
+// (log.Logger serialises the writes; mu orders them with a rotation).
+type cacheLogFile struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+}
+
+func (c *cacheLogFile) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.f.Write(p)
+}
+
+func (c *cacheLogFile) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.f.Close()
+}
+
+// rotate renames PATH.(i-1) to PATH.i down to PATH to PATH.0, as Squid's
+// logfile_rotate n does, then reopens PATH; with n <= 0 it only reopens.
+func (c *cacheLogFile) rotate(n int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n > 0 {
+		for i := n - 1; i >= 1; i-- {
+			os.Rename(c.path+"."+strconv.Itoa(i-1), c.path+"."+strconv.Itoa(i)) //nolint:errcheck // a missing generation is fine
+		}
+		if err := os.Rename(c.path, c.path+".0"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return err // keep writing to the old file
+	}
+	c.f.Close()
+	c.f = f
+	return nil
+}
+
+// rotateCacheLog rotates the cache_log file at path, if one is open.
+func rotateCacheLog(path string, n int) {
+	if v, ok := cacheLogs.Load(path); ok {
+		if err := v.(*cacheLogFile).rotate(n); err != nil {
+			fmt.Fprintf(os.Stderr, "cuttle: rotate cache_log %s: %v\n", path, err)
+		}
+	}
+}
+
 // openAccessLogs opens the access_log files: the lines without an acl
 // list share one Logger; each line with one gets its own, written only
 // for the transactions its acls match.
