@@ -17,15 +17,19 @@ const (
 // ASCII: whitespace, control characters, DEL and bytes >= 0x80.
 func lineUnsafe(c byte) bool { return c <= ' ' || c >= 0x7f }
 
+// fieldUnsafe reports whether c is lineUnsafe or could unbalance the
+// quotes of a line: a double quote or a backslash.
+func fieldUnsafe(c byte) bool { return lineUnsafe(c) || c == '"' || c == '\\' }
+
 // appendSafe appends s, %-encoding (upper-case hex) the bytes for which
-// lineUnsafe is true. This is the encoding of every unquoted field of the
+// fieldUnsafe is true. This is the encoding of every unquoted field of the
 // native format: it keeps well-formed values unchanged and keeps hostile
-// ones on one line, in one field.
+// ones on one line, in one field, without a stray quote.
 func appendSafe[T text](dst []byte, s T) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !lineUnsafe(c) {
+		if !fieldUnsafe(c) {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
@@ -46,9 +50,10 @@ func appendSafeOr(dst []byte, s, def string) []byte {
 // appendMimeBlob appends s in Squid's "[" (mime-blob) encoding, used for
 // user names and for %[code: CR and LF become the two-character sequences
 // \r and \n, a backslash is doubled, and "%", "[", "]", control characters,
-// DEL and non-ASCII bytes become %xx in lower-case hex. With encodeSpace a
-// space also becomes %20, which Squid does not do; the native format needs
-// it to keep ten fields.
+// DEL and non-ASCII bytes become %xx in lower-case hex. A double quote
+// also becomes %22 (Squid keeps it) so that quotes stay balanced. With
+// encodeSpace a space also becomes %20, which Squid does not do; the
+// native format needs it to keep ten fields.
 func appendMimeBlob[T text](dst []byte, s T, encodeSpace bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -61,7 +66,7 @@ func appendMimeBlob[T text](dst []byte, s T, encodeSpace bool) []byte {
 			esc = `\n`
 		case c == '\\':
 			esc = `\\`
-		case c < ' ' || c >= 0x7f || c == '%' || c == '[' || c == ']' || (c == ' ' && encodeSpace):
+		case c < ' ' || c >= 0x7f || c == '%' || c == '[' || c == ']' || c == '"' || (c == ' ' && encodeSpace):
 		default:
 			continue
 		}
@@ -181,4 +186,125 @@ func mimeType(ct string) string {
 		}
 	}
 	return ct
+}
+
+// appendShell appends s in Squid's shell-like encoding (the %/code
+// quoting): a double quote and a backslash get a backslash in front, CR
+// and LF become \r and \n, and the whole value is put between double
+// quotes when it holds a space. Squid leaves the other control characters
+// alone; this function %-encodes them (and DEL) so that no value can end a
+// line early.
+func appendShell[T text](dst []byte, s T) []byte {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			quoted = true
+			break
+		}
+	}
+	if quoted {
+		dst = append(dst, '"')
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var esc string
+		switch c {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '\r':
+			esc = `\r`
+		case '\n':
+			esc = `\n`
+		default:
+			if c >= ' ' && c != 0x7f {
+				continue
+			}
+		}
+		dst = append(dst, s[start:i]...)
+		if esc != "" {
+			dst = append(dst, esc...)
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	if quoted {
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
+// urlParts splits an absolute URL "scheme://authority/path" into its
+// scheme, host (brackets of an IPv6 literal kept), port (text, possibly
+// empty) and path (with the query; "/" when empty). ok is false when the
+// URL has no "://", e.g. Squid's "error:invalid-request".
+func urlParts(u string) (scheme, host, port, path string, ok bool) {
+	i := 0
+	for i < len(u) && u[i] != ':' {
+		i++
+	}
+	if i == 0 || i+3 > len(u) || u[i:i+3] != "://" {
+		return "", "", "", "", false
+	}
+	scheme, rest := u[:i], u[i+3:]
+	j := 0
+	for j < len(rest) && rest[j] != '/' && rest[j] != '?' && rest[j] != '#' {
+		j++
+	}
+	auth := rest[:j]
+	path = rest[j:]
+	if path == "" || path[0] != '/' {
+		path = "/" + path // rare: "http://h?q"; allocates
+	}
+	for k := 0; k < len(auth); k++ { // drop userinfo
+		if auth[k] == '@' {
+			auth = auth[k+1:]
+			k = -1
+		}
+	}
+	host = auth
+	if k := lastColon(auth); k >= 0 {
+		host, port = auth[:k], auth[k+1:]
+	}
+	return scheme, host, port, path, true
+}
+
+// lastColon returns the index of the ":" before a port in an authority,
+// or -1 (an IPv6 literal's colons are inside brackets).
+func lastColon(auth string) int {
+	for k := len(auth) - 1; k >= 0; k-- {
+		switch auth[k] {
+		case ':':
+			return k
+		case ']':
+			return -1
+		}
+	}
+	return -1
+}
+
+// defaultPort is the port of a scheme when the URL names none, as Squid's
+// AnyP::UriScheme::defaultPort gives it; 0 when unknown.
+func defaultPort(scheme string) int {
+	switch strings.ToLower(scheme) {
+	case "http":
+		return 80
+	case "https":
+		return 443
+	case "ftp":
+		return 21
+	case "gopher":
+		return 70
+	case "wais":
+		return 210
+	case "cache_object":
+		return 3128
+	case "whois":
+		return 43
+	}
+	return 0
 }

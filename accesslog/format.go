@@ -148,7 +148,7 @@ func (f squidFormat) Append(dst []byte, e *Entry) []byte {
 	dst = append(dst, ' ')
 	dst = appendSafe(dst, f.opts.url(e))
 	dst = append(dst, ' ')
-	dst = appendUser(dst, e.User)
+	dst = appendUser(dst, e.logUser())
 	dst = append(dst, ' ')
 	dst = appendSafeOr(dst, e.Hierarchy, "HIER_NONE")
 	dst = append(dst, '/')
@@ -197,7 +197,7 @@ func Combined(opts FormatOptions) Formatter { return httpdFormat{opts: opts, com
 func (f httpdFormat) Append(dst []byte, e *Entry) []byte {
 	dst = appendSafeOr(dst, e.ClientIP, "-")
 	dst = append(dst, " - "...)
-	dst = appendUser(dst, e.User)
+	dst = appendUser(dst, e.logUser())
 	dst = append(dst, " ["...)
 	dst = e.logTime().In(f.opts.location()).AppendFormat(dst, httpdTime)
 	dst = append(dst, "] \""...)

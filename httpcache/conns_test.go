@@ -16,9 +16,9 @@ import (
 	"cuttle/store"
 )
 
-// newLogged starts the handler on a server with the connection hooks, and
-// returns its address and a function that returns the lines of each of
-// the given extra logs (FilteredLogs) and the main log.
+// newLogged starts the handler, with the given FilteredLogs, on a server
+// with the connection hooks, and returns the server, the main access log
+// and its path.
 func newLogged(t *testing.T, filtered []FilteredLog) (*httptest.Server, *accesslog.Logger, string) {
 	t.Helper()
 	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: 1 << 20})
