@@ -16,9 +16,21 @@ func BenchmarkSquidFormat(b *testing.B) {
 	b.SetBytes(int64(len(dst)))
 }
 
+// benchHeaderFormat is a custom format made mostly of header codes.
+const benchHeaderFormat = `%>a [%tl] "%rm %ru HTTP/%rv" %>Hs %<st "%{Referer}>h" "%{User-Agent}>h" ` +
+	`%{Host}>h %{Accept}>h %{Cookie:;sid}>h %{Cache-Control:max-age}<h %[{X-Quote}>h %#{X-Quote}>h %<h`
+
 func BenchmarkFormats(b *testing.B) {
 	opts := FormatOptions{StripQueryTerms: true, Location: time.FixedZone("CET", 3600)}
 	timing, err := Compile(timingFormat, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	headers, err := Compile(benchHeaderFormat, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	allCodes, err := Compile(allCodesFormat, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,6 +42,8 @@ func BenchmarkFormats(b *testing.B) {
 		{"common", Common(opts)},
 		{"combined", Combined(opts)},
 		{"compiled-timing", timing},
+		{"compiled-headers", headers},
+		{"compiled-allcodes", allCodes},
 	}
 	e := sample()
 	for _, bm := range benchmarks {

@@ -25,18 +25,27 @@
 // caller:
 //
 //   - URLs (%ru), methods (%rm) and every other unquoted field: bytes that
-//     are whitespace, control characters, DEL or not ASCII become %XX
-//     (upper-case hex, as Squid's RFC 1738 encoder writes them). Anything
-//     else, including an existing %-escape, is kept, so
+//     are whitespace, control characters, DEL or not ASCII, and double
+//     quotes and backslashes (which could unbalance a quoted field), become
+//     %XX (upper-case hex, as Squid's RFC 1738 encoder writes them).
+//     Anything else, including an existing %-escape, is kept, so
 //     "/path%20with%20space" is logged unchanged.
+//
 //   - User names (%un, written by Squid through its "[" mime-blob quoting):
 //     CR and LF become \r and \n, a backslash is doubled, "%", "[", "]",
 //     control characters and non-ASCII bytes become %xx (lower-case hex),
 //     and, unlike Squid, a space becomes %20 so the native line keeps its ten
-//     fields.
+//     fields, and a double quote becomes %22.
+//
 //   - Quoted header values (the Referer and User-Agent of the combined
 //     format): Squid's quoted-string rules (\" \\ \r \n \t), plus %XX for
 //     the remaining control characters.
+//
+//   - Custom formats ([Compile]) follow Squid's per-code encodings and the
+//     ", [, #, / and ' modifiers, with the same additions: no encoding,
+//     not even raw ('), lets a CR, LF or NUL through, and only raw lets a
+//     value bring an unescaped double quote. A precision never cuts an
+//     escape sequence in two.
 //
 // strip_query_terms ([FormatOptions.StripQueryTerms]) cuts the logged URL
 // just after the first "?", keeping the "?" as Squid does

@@ -1,5 +1,7 @@
 package accesslog
 
+import "strings"
+
 // The escapers below append s to dst in one of the encodings Squid uses for
 // log fields. They are written for the hot path: no allocation beyond the
 // growth of dst, and a fast scan that copies clean runs in one append.
@@ -194,9 +196,13 @@ func mimeType(ct string) string {
 // quotes when it holds a space. Squid leaves the other control characters
 // alone; this function %-encodes them (and DEL) so that no value can end a
 // line early.
-func appendShell[T text](dst []byte, s T) []byte {
+//
+// With wrap false the quotes are left out: the caller adds them once the
+// whole value, which may be made of several pieces, is written (see
+// wrapShell).
+func appendShell[T text](dst []byte, s T, wrap bool) []byte {
 	quoted := false
-	for i := 0; i < len(s); i++ {
+	for i := 0; wrap && i < len(s); i++ {
 		if s[i] == ' ' {
 			quoted = true
 			break
@@ -240,7 +246,8 @@ func appendShell[T text](dst []byte, s T) []byte {
 
 // urlParts splits an absolute URL "scheme://authority/path" into its
 // scheme, host (brackets of an IPv6 literal kept), port (text, possibly
-// empty) and path (with the query; "/" when empty). ok is false when the
+// empty) and path (with the query; it lacks the leading "/" when the URL
+// has no path, and callers log it with one). ok is false when the
 // URL has no "://", e.g. Squid's "error:invalid-request".
 func urlParts(u string) (scheme, host, port, path string, ok bool) {
 	i := 0
@@ -257,14 +264,8 @@ func urlParts(u string) (scheme, host, port, path string, ok bool) {
 	}
 	auth := rest[:j]
 	path = rest[j:]
-	if path == "" || path[0] != '/' {
-		path = "/" + path // rare: "http://h?q"; allocates
-	}
-	for k := 0; k < len(auth); k++ { // drop userinfo
-		if auth[k] == '@' {
-			auth = auth[k+1:]
-			k = -1
-		}
+	if k := strings.LastIndexByte(auth, '@'); k >= 0 { // drop userinfo
+		auth = auth[k+1:]
 	}
 	host = auth
 	if k := lastColon(auth); k >= 0 {

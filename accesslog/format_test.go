@@ -404,14 +404,16 @@ func TestCompileErrors(t *testing.T) {
 		{"%", `accesslog: logformat: incomplete code "%" at offset 0`},
 		{"%ts %zz", `accesslog: logformat: unknown code "%zz" at offset 4`},
 		{"%>ha", `accesslog: logformat: unsupported code "%>ha" at offset 0`},
-		{"x %err_code", `accesslog: logformat: unsupported code "%err_code" at offset 2`},
 		{"%ssl::>sni", `accesslog: logformat: unsupported code "%ssl::>sni" at offset 0`},
-		{"%>h", `accesslog: logformat: unsupported all-headers code (give a header name) "%>h" at offset 0`},
 		{"%{Host", `accesslog: logformat: unterminated {argument} in "%{Host" at offset 0`},
-		{"%{A:b}>h", `accesslog: logformat: unsupported header list member selection in "%{A:b}>h" at offset 0`},
 		{"%{}>h", `accesslog: logformat: missing header name in "%{}>h" at offset 0`},
-		{"%/ru", `accesslog: logformat: unsupported shell quoting in "%/ru" at offset 0`},
 		{"a\nb", `accesslog: logformat: line break in text at offset 1`},
+		{"a\x00b", `accesslog: logformat: NUL in text at offset 1`},
+		{"x %<la", `accesslog: logformat: unsupported code "%<la" at offset 2`},
+		{"%>rh", `accesslog: logformat: unknown code "%>rh" at offset 0`},
+		{"%{A:}>h", `accesslog: logformat: missing list member name in "%{A:}>h" at offset 0`},
+		{"%{A:;}>h", `accesslog: logformat: missing list member name in "%{A:;}>h" at offset 0`},
+		{"%master_xaction", `accesslog: logformat: unsupported code "%master_xaction" at offset 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
@@ -436,6 +438,18 @@ func TestFormatAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	headers, err := Compile(benchHeaderFormat, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allCodes, err := Compile(allCodesFormat, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell, err := Compile(`%/{X-List}>h %/.5{User-Agent}>h %{a:;}note`, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		f    Formatter
@@ -447,11 +461,14 @@ func TestFormatAllocs(t *testing.T) {
 		{"useragent", UserAgent(opts)},
 		{"timing", timing},
 		{"strftime", strftime},
+		{"headers", headers},
+		{"allcodes", allCodes},
+		{"shell", shell},
 	}
-	e := sample()
+	e := fullEntry()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dst := make([]byte, 0, 1024)
+			dst := make([]byte, 0, 4096)
 			if got := testing.AllocsPerRun(100, func() { dst = tt.f.Append(dst[:0], &e) }); got != 0 {
 				t.Errorf("AllocsPerRun(%s.Append) = %v, want 0", tt.name, got)
 			}

@@ -239,19 +239,84 @@ func TestReferenceLines(t *testing.T) {
 	}
 }
 
-// TestGolden formats every reference case in every format and compares
-// the result with testdata/<format>.golden (rewritten with -update). The
-// golden files are the reviewed record of cuttle's output; TestReference
-// Lines ties them to Squid's.
+// allCodesFormat is a custom logformat using every supported code and
+// modifier, for testdata/allcodes.golden.
+const allCodesFormat = allCodesQuoteSafe + ` %'{Host}>h %/{User-Agent}>h %/tl`
+
+// allCodesQuoteSafe is allCodesFormat without the raw (') and shell-like
+// (/) encodings, which may add double quotes to a line.
+const allCodesQuoteSafe = `%sn %ts.%03tu %tu %.6tu %tS %6tr %.3tr %dt %<pt %.3<pt %<tt ` +
+	`%>a %>A %>p %la %lp %>la %>lp %<a %<A %<p ` +
+	`[%tl] %tg %{%Y-%m-%dT%H:%M:%S}tg ` +
+	`%Ss/%03>Hs %<Hs %Sh %err_code %err_detail ` +
+	`%<st %>st %st %<sh %>sh ` +
+	`%rm %>rm %ru %>ru %rp %>rs %>rd %>rP %rv %>rv %mt ` +
+	`%un %ul %ue %us %ui %[un %ea %et %note %{a}note ` +
+	`"%{User-Agent}>h" %{Referer}>h %#{Referer}>h %{Cookie:;sid}>h %{Cache-Control:max-age}<h ` +
+	`%-12.5>a| %012<st %% %>h %<h`
+
+// goldenFormats are the formats of testdata/<name>.golden: the reference
+// run's, the two built-ins it did not use, and allCodesFormat.
+func goldenFormats() []refFormat {
+	opts := FormatOptions{StripQueryTerms: false, Location: time.FixedZone("UTC", 0)}
+	compiled := func(spec string) func(t *testing.T) Formatter {
+		return func(t *testing.T) Formatter {
+			f, err := Compile(spec, opts)
+			if err != nil {
+				t.Fatalf("Compile(%q) error: %v", spec, err)
+			}
+			return f
+		}
+	}
+	return append(refFormats(),
+		refFormat{"referrer", "", func(*testing.T) Formatter { return Referrer(opts) }},
+		refFormat{"useragent", "", func(*testing.T) Formatter { return UserAgent(opts) }},
+		refFormat{"allcodes", "", compiled(allCodesFormat)},
+	)
+}
+
+// hostileEntry is a transaction whose client-supplied fields hold every
+// byte that could break a line or a field.
+func hostileEntry() Entry {
+	e := fullEntry()
+	e.Method = "G\"E\x00T"
+	e.URL = "http://h/a b\"c\r\nd\x00e\x7f\xff%41\\?q=\"x\"\t"
+	e.User = "bob smith\n[x]%\"\\"
+	e.ExtLog = "l\r\n\"og"
+	e.Notes = []Note{{"n", "v\r\n\"1\""}}
+	e.RequestHeader = http.Header{
+		"Host":       {"h\r\nX-Injected: 1"},
+		"User-Agent": {"UA \"quoted\" \\ back\\\r\nsecond\x00line\t\x01"},
+		"Referer":    {"http://r/\"\n"},
+		"Cookie":     {"sid=\"a\nb\"; x=1"},
+	}
+	e.ResponseHeader = http.Header{"Cache-Control": {"max-age=\r\n1"}}
+	return e
+}
+
+// goldenCases are the reference cases plus a full and a hostile entry.
+func goldenCases() []Entry {
+	var es []Entry
+	for _, c := range refCases() {
+		es = append(es, c.e)
+	}
+	return append(es, fullEntry(), hostileEntry(), Entry{})
+}
+
+// TestGolden formats every golden case in every golden format and
+// compares the result with testdata/<format>.golden (rewritten with
+// -update). The golden files are the reviewed record of cuttle's output;
+// TestReferenceLines ties them to Squid's. The clock is fixed: every
+// time comes from the entries, and local time is UTC.
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	for _, f := range refFormats() {
+	for _, f := range goldenFormats() {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
 			var got []byte
 			formatter := f.format(t)
-			for _, c := range refCases() {
-				got = formatter.Append(got, &c.e)
+			for _, e := range goldenCases() {
+				got = formatter.Append(got, &e)
 			}
 			path := filepath.Join("testdata", f.name+".golden")
 			if *update {

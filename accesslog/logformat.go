@@ -2,9 +2,11 @@ package accesslog
 
 import (
 	"fmt"
+	"net/http"
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,37 +20,66 @@ const (
 	quoteMimeBlob                // %[code, or inside literal brackets
 	quoteURL                     // %#code
 	quoteRaw                     // %'code
+	quoteShell                   // %/code
 )
 
 // code identifies a supported logformat %code.
 type code uint8
 
 const (
-	codeLiteral    code = iota // text between codes
-	codePercent                // %%
-	codeTimeSec                // %ts
-	codeTimeSub                // %tu
-	codeTimeLocal              // %tl
-	codeTimeGMT                // %tg
-	codeTimeStart              // %tS
-	codeElapsed                // %tr
-	codeClientIP               // %>a
-	codeClientPort             // %>p
-	codePeerIP                 // %<a
-	codePeerName               // %<A
-	codeResult                 // %Ss
-	codeHierarchy              // %Sh
-	codeStatus                 // %>Hs (and the deprecated %Hs)
-	codeReplySize              // %<st
-	codeMethod                 // %rm
-	codeURL                    // %ru
-	codeVersion                // %rv (and the deprecated %>v)
-	codeUser                   // %un
-	codeUserLogin              // %ul
-	codeUserIdent              // %ui
-	codeMimeType               // %mt
-	codeReqHeader              // %{Name}>h
-	codeRepHeader              // %{Name}<h
+	codeLiteral           code = iota // text between codes
+	codePercent                       // %%
+	codeTimeSec                       // %ts
+	codeTimeSub                       // %tu
+	codeTimeLocal                     // %tl
+	codeTimeGMT                       // %tg
+	codeTimeStart                     // %tS
+	codeElapsed                       // %tr
+	codeDNSTime                       // %dt
+	codePeerTime                      // %<pt
+	codeServerTime                    // %<tt
+	codeClientIP                      // %>a
+	codeClientFQDN                    // %>A
+	codeClientPort                    // %>p
+	codeLocalIP                       // %>la, %la
+	codeLocalPort                     // %>lp, %lp
+	codePeerIP                        // %<a
+	codePeerName                      // %<A
+	codePeerPort                      // %<p
+	codeResult                        // %Ss
+	codeHierarchy                     // %Sh
+	codeStatus                        // %>Hs (and the deprecated %Hs)
+	codePeerStatus                    // %<Hs
+	codeReplySize                     // %<st
+	codeRequestSize                   // %>st
+	codeTotalSize                     // %st
+	codeReplyHeaderSize               // %<sh
+	codeRequestHeaderSize             // %>sh
+	codeMethod                        // %rm, %>rm
+	codeURL                           // %ru
+	codeClientURL                     // %>ru
+	codeURLScheme                     // %>rs
+	codeURLDomain                     // %>rd
+	codeURLPort                       // %>rP
+	codeURLPath                       // %rp, %>rp
+	codeVersion                       // %rv (and the deprecated %>v)
+	codeClientVersion                 // %>rv
+	codeUser                          // %un
+	codeUserLogin                     // %ul
+	codeUserIdent                     // %ui
+	codeUserExternal                  // %ue
+	codeUserTLS                       // %us
+	codeMimeType                      // %mt
+	codeReqHeader                     // %{Name}>h
+	codeRepHeader                     // %{Name}<h
+	codeReqHeaders                    // %>h
+	codeRepHeaders                    // %<h
+	codeErrCode                       // %err_code
+	codeErrDetail                     // %err_detail
+	codeNote                          // %note, %{name}note
+	codeSequence                      // %sn
+	codeExtLog                        // %ea
+	codeExtTag                        // %et
 )
 
 // supportedCode maps the logformat code names Compile understands to their
@@ -69,40 +100,92 @@ func supportedCode(name string) (code, bool) {
 		return codeTimeStart, true
 	case "tr":
 		return codeElapsed, true
+	case "dt":
+		return codeDNSTime, true
+	case "<pt":
+		return codePeerTime, true
+	case "<tt":
+		return codeServerTime, true
 	case ">a":
 		return codeClientIP, true
+	case ">A":
+		return codeClientFQDN, true
 	case ">p":
 		return codeClientPort, true
+	case ">la", "la":
+		return codeLocalIP, true
+	case ">lp", "lp":
+		return codeLocalPort, true
 	case "<a":
 		return codePeerIP, true
 	case "<A":
 		return codePeerName, true
+	case "<p":
+		return codePeerPort, true
 	case "Ss":
 		return codeResult, true
 	case "Sh":
 		return codeHierarchy, true
 	case ">Hs", "Hs":
 		return codeStatus, true
+	case "<Hs":
+		return codePeerStatus, true
 	case "<st":
 		return codeReplySize, true
-	case "rm":
+	case ">st":
+		return codeRequestSize, true
+	case "st":
+		return codeTotalSize, true
+	case "<sh":
+		return codeReplyHeaderSize, true
+	case ">sh":
+		return codeRequestHeaderSize, true
+	case "rm", ">rm":
 		return codeMethod, true
 	case "ru":
 		return codeURL, true
+	case ">ru":
+		return codeClientURL, true
+	case ">rs":
+		return codeURLScheme, true
+	case ">rd":
+		return codeURLDomain, true
+	case ">rP":
+		return codeURLPort, true
+	case "rp", ">rp":
+		return codeURLPath, true
 	case "rv", ">v":
 		return codeVersion, true
+	case ">rv":
+		return codeClientVersion, true
 	case "un":
 		return codeUser, true
 	case "ul":
 		return codeUserLogin, true
 	case "ui":
 		return codeUserIdent, true
+	case "ue":
+		return codeUserExternal, true
+	case "us":
+		return codeUserTLS, true
 	case "mt":
 		return codeMimeType, true
 	case ">h":
 		return codeReqHeader, true
 	case "<h":
 		return codeRepHeader, true
+	case "err_code":
+		return codeErrCode, true
+	case "err_detail":
+		return codeErrDetail, true
+	case "note":
+		return codeNote, true
+	case "sn":
+		return codeSequence, true
+	case "ea":
+		return codeExtLog, true
+	case "et":
+		return codeExtTag, true
 	}
 	return 0, false
 }
@@ -120,7 +203,7 @@ func knownCodes() []string {
 		"<rm", "<ru", "<rs", "<rd", "<rP", "<rp", "<rv",
 		">st", ">sh", "<st", "<sH", "<sS", "<sh",
 		"la", "lp", "oa", "ts", "tu", "tl", "tg", "tS", "tr", "dt",
-		"un", "ul", "ui", "ue", "Hs", "Ss", "Sh", "mt",
+		"un", "ul", "ui", "ue", "us", "Hs", "Ss", "Sh", "mt",
 		"rm", "ru", "rp", "rv", "rG", "st", "et", "ea", "sn",
 		">a", ">p", ">A", "<a", "<p", "<A", ">h", "<h", ">v", "%",
 	}
@@ -130,7 +213,11 @@ func knownCodes() []string {
 // its modifiers.
 type token struct {
 	code  code
-	text  string  // literal text, canonical header name, or strftime spec
+	text  string  // literal text, canonical header or note name, or strftime spec
+	elem  string  // list member of %{Name:elem}>h
+	sep   byte    // list separator of %{Name:elem}>h
+	nsep  string  // separator of %note
+	all   bool    // %note without a name
 	quote quoting // encoding of the value
 	left  bool    // "-": pad on the right
 	zero  bool    // "0": pad numbers with zeros
@@ -142,23 +229,35 @@ type token struct {
 type customFormat struct {
 	opts   FormatOptions
 	tokens []token
+	seq    atomic.Uint64 // %sn: lines formatted so far
 }
 
 // Compile compiles the specification of a squid.conf logformat directive
 // (everything after the format's name) into a Formatter.
 //
-// The syntax is Squid's: %[encoding][-][[0]width][.precision][{arg}]code.
-// Encodings are " (quoted string), [ (mime-blob), # (URL) and ' (raw, with
-// control characters still %-encoded); literal double quotes and brackets
-// in the text switch quoted-string and mime-blob encoding on and off for
-// the codes between them, as in Squid. "-" pads on the right, a leading 0
-// pads numbers with zeros, and precision truncates text or, for %tr, %tS
-// and %tu, sets the number of fractional digits. A missing value logs "-".
+// The syntax is Squid's: %[encoding][-][[0]width][.precision][{arg}]code
+// (the {arg} may also follow the code). Encodings are " (quoted string), [
+// (mime-blob), # (URL), / (shell-like: quoted-string escapes, and the
+// value in double quotes when it holds a space) and ' (raw, with control
+// characters still %-encoded); literal double quotes and brackets in the
+// text switch quoted-string and mime-blob encoding on and off for the
+// codes between them, as in Squid. "-" pads on the right, a leading 0 pads
+// numbers with zeros, and precision truncates text or, for %tr, %dt, %<pt,
+// %<tt, %tS and %tu, sets the number of fractional digits. A missing value
+// logs "-", unpadded, as in Squid.
 //
-// Supported codes: %ts %tu %tl %tg (each of the last two with an optional
-// {strftime} argument) %tS %tr; %>a %>p %<a %<A; %Ss %Sh %>Hs %<st; %rm
-// %ru %rv; %un %ul %ui; %mt; %{Name}>h and %{Name}<h; %%. The prefix
-// "http::" is accepted. Other Squid codes are reported as unsupported.
+// Supported codes: %% %sn %err_code %err_detail %note (with an optional
+// {name[:separator]}); %>a %>A %>p %>la %>lp %la %lp %<a %<A %<p; %ts %tu
+// %tl %tg (each of the last two with an optional {strftime} argument) %tS
+// %tr %dt %<pt %<tt; %et %ea %un %ul %ue %us %ui; %rm %>rm %ru %>ru %rp
+// %>rp %>rs %>rd %>rP %rv %>rv; %>h and %<h (all headers, or one with
+// {Name}, or one member of a list header with {Name:[separator]member});
+// %>Hs %<Hs %mt; %st %>st %<st %>sh %<sh; %Ss %Sh. The prefix "http::" is
+// accepted. Other Squid codes are reported as unsupported.
+//
+// Every code is escaped so that a line never holds a CR, LF or NUL and,
+// except for the raw (') encoding, never an unescaped double quote that a
+// value brought in: see the package documentation.
 func Compile(format string, opts FormatOptions) (Formatter, error) {
 	f := &customFormat{opts: opts}
 	state := quoteNone
@@ -171,6 +270,9 @@ func Compile(format string, opts FormatOptions) (Formatter, error) {
 			lit := format[i : i+j]
 			if k := strings.IndexAny(lit, "\r\n"); k >= 0 {
 				return nil, fmt.Errorf("accesslog: logformat: line break in text at offset %d", i+k)
+			}
+			if k := strings.IndexByte(lit, 0); k >= 0 {
+				return nil, fmt.Errorf("accesslog: logformat: NUL in text at offset %d", i+k)
 			}
 			for k := 0; k < len(lit); k++ {
 				switch {
@@ -223,7 +325,7 @@ func parseCode(format string, at int, state quoting) (token, int, error) {
 	case '\'':
 		t.quote, s = quoteRaw, s[1:]
 	case '/':
-		return fail("unsupported shell quoting in")
+		t.quote, s = quoteShell, s[1:]
 	}
 	if strings.HasPrefix(s, "-") {
 		t.left, s = true, s[1:]
@@ -294,19 +396,48 @@ func parseCode(format string, at int, state quoting) (token, int, error) {
 		}
 		arg, hasArg, s = s[1:end], true, s[end+1:]
 	}
+	if strings.ContainsAny(arg, "\r\n\x00") {
+		return fail("line break or NUL in argument of")
+	}
 	t.code = c
 	switch c {
 	case codeReqHeader, codeRepHeader:
 		if !hasArg {
-			return fail("unsupported all-headers code (give a header name)")
+			t.code = codeReqHeaders
+			if c == codeRepHeader {
+				t.code = codeRepHeaders
+			}
+			break
 		}
-		if strings.Contains(arg, ":") {
-			return fail("unsupported header list member selection in")
-		}
-		if arg == "" {
+		// Squid's {Name:[separator]member}: the separator is one of ",;:"
+		// and defaults to ",".
+		hname, member, isList := strings.Cut(arg, ":")
+		if hname == "" {
 			return fail("missing header name in")
 		}
-		t.text = textproto.CanonicalMIMEHeaderKey(arg)
+		t.text = textproto.CanonicalMIMEHeaderKey(hname)
+		if isList {
+			t.sep = ','
+			if member != "" && strings.IndexByte(",;:", member[0]) >= 0 {
+				t.sep, member = member[0], member[1:]
+			}
+			if member == "" {
+				return fail("missing list member name in")
+			}
+			t.elem = member
+		}
+	case codeNote:
+		// {name[:separator]}: without a name, every note is logged as
+		// "name: value" followed by the separator ("\r\n" by default).
+		nname, sep, hasSep := strings.Cut(arg, ":")
+		t.text, t.all = nname, nname == ""
+		t.nsep = ","
+		if hasSep && sep != "" {
+			t.nsep = sep[:1]
+		}
+		if t.all && !hasArg {
+			t.nsep = "\r\n"
+		}
 	case codeTimeLocal, codeTimeGMT:
 		t.text = arg
 	case codePercent:
@@ -339,40 +470,75 @@ func (f *customFormat) appendToken(dst []byte, t *token, e *Entry) []byte {
 	case codeTimeSub:
 		digits := 3
 		if t.prec > 0 {
-			digits = min(t.prec, 9)
+			digits = min(t.prec, 6) // Squid's clock has microseconds
 		}
 		v := int64(e.logTime().Nanosecond()) / pow10(9-digits)
 		dst = appendInt(dst, v, t.zeroWidth(), t.zero)
 	case codeElapsed:
-		d := e.elapsed()
-		if t.prec < 0 {
-			dst = appendInt(dst, d.Milliseconds(), t.zeroWidth(), t.zero)
-		} else {
-			digits := min(t.prec, 6)
-			dst = appendFixed(dst, d.Milliseconds(), int64(d%time.Millisecond)/pow10(6-digits), digits, t)
+		dst = t.appendMsec(dst, e.elapsed())
+	case codeDNSTime, codePeerTime, codeServerTime:
+		d := e.DNSTime
+		switch t.code {
+		case codePeerTime:
+			d = e.PeerTime
+		case codeServerTime:
+			d = e.ServerTime
 		}
+		if d <= 0 {
+			return append(dst, '-')
+		}
+		dst = t.appendMsec(dst, d)
 	case codeTimeStart:
 		if e.Start.IsZero() {
 			return append(dst, '-')
 		}
 		digits := 3
 		if t.prec >= 0 {
-			digits = min(t.prec, 9)
+			digits = min(t.prec, 6)
 		}
 		dst = appendFixed(dst, e.Start.Unix(), int64(e.Start.Nanosecond())/pow10(9-digits), digits, t)
 	case codeStatus:
 		dst = appendInt(dst, int64(e.Status), t.zeroWidth(), t.zero)
 	case codeReplySize:
 		dst = appendInt(dst, e.Bytes, t.zeroWidth(), t.zero)
-	case codeClientPort:
-		if e.ClientPort == 0 {
+	case codeRequestSize:
+		dst = appendInt(dst, e.RequestBytes, t.zeroWidth(), t.zero)
+	case codeTotalSize:
+		dst = appendInt(dst, e.RequestBytes+e.Bytes, t.zeroWidth(), t.zero)
+	case codeReplyHeaderSize:
+		dst = appendInt(dst, e.ReplyHeaderBytes, t.zeroWidth(), t.zero)
+	case codeRequestHeaderSize:
+		dst = appendInt(dst, e.RequestHeaderBytes, t.zeroWidth(), t.zero)
+	case codeSequence:
+		dst = appendInt(dst, int64(f.seq.Add(1)-1), t.zeroWidth(), t.zero)
+	case codeClientPort, codeLocalPort, codePeerPort, codePeerStatus, codeURLPort:
+		v := 0
+		switch t.code {
+		case codeClientPort:
+			v = e.ClientPort
+		case codeLocalPort:
+			v = e.LocalPort
+		case codePeerPort:
+			v = e.PeerPort
+		case codePeerStatus:
+			v = e.PeerStatus
+		case codeURLPort:
+			v = urlPort(e.URL)
+		}
+		if v == 0 {
 			return append(dst, '-')
 		}
-		dst = appendInt(dst, int64(e.ClientPort), t.zeroWidth(), t.zero)
-	case codeVersion:
-		dst = strconv.AppendInt(dst, int64(e.ProtoMajor), 10)
-		dst = append(dst, '.')
-		dst = strconv.AppendInt(dst, int64(e.ProtoMinor), 10)
+		dst = appendInt(dst, int64(v), t.zeroWidth(), t.zero)
+	case codeVersion, codeClientVersion:
+		if t.code == codeClientVersion && e.ProtoMajor == 0 && e.ProtoMinor == 0 {
+			return append(dst, '-') // no request was parsed
+		}
+		var buf [24]byte
+		b := strconv.AppendInt(buf[:0], int64(e.ProtoMajor), 10)
+		b = append(b, '.')
+		b = strconv.AppendInt(b, int64(e.ProtoMinor), 10)
+		dst = appendEncoded(dst, b, t.quote, encTrusted)
+		return t.truncatePad(dst, start)
 	case codeTimeLocal, codeTimeGMT:
 		tm := e.logTime()
 		if t.code == codeTimeLocal {
@@ -401,6 +567,23 @@ func (f *customFormat) appendToken(dst []byte, t *token, e *Entry) []byte {
 			h = e.ResponseHeader
 		}
 		vals := h[t.text]
+		if len(vals) > 1 && singleValued(t.text) {
+			vals = vals[:1] // Squid logs the first of a non-list header
+		}
+		if t.elem != "" {
+			v := ""
+			for _, hv := range vals {
+				if m, ok := listMember(hv, t.elem, t.sep); ok {
+					v = m
+					break
+				}
+			}
+			if v == "" {
+				return append(dst, '-')
+			}
+			dst = appendEncoded(dst, v, t.quote, encSquidQuoted)
+			return t.truncatePad(dst, start)
+		}
 		total := 0
 		for _, v := range vals {
 			total += len(v)
@@ -415,6 +598,45 @@ func (f *customFormat) appendToken(dst []byte, t *token, e *Entry) []byte {
 			dst = appendEncoded(dst, v, t.quote, encSquidQuoted)
 		}
 		return t.truncatePad(dst, start)
+	case codeReqHeaders, codeRepHeaders:
+		h := e.RequestHeader
+		if t.code == codeRepHeaders {
+			h = e.ResponseHeader
+		}
+		if len(h) == 0 {
+			return append(dst, '-')
+		}
+		dst = appendAllHeaders(dst, h, t.quote)
+		if len(dst) == start {
+			return append(dst, '-')
+		}
+		return t.truncatePad(dst, start)
+	case codeNote:
+		dst = appendNotes(dst, e.Notes, t)
+		if len(dst) == start {
+			return append(dst, '-')
+		}
+		return t.truncatePad(dst, start)
+	case codeURLScheme, codeURLDomain, codeURLPath:
+		scheme, host, _, path, ok := urlParts(e.URL)
+		s := scheme
+		switch t.code {
+		case codeURLDomain:
+			if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+				host = host[1 : len(host)-1] // Squid keeps an IPv6 host bare
+			}
+			s = host
+		case codeURLPath:
+			s = path
+		}
+		if !ok || (s == "" && t.code != codeURLPath) {
+			return append(dst, '-')
+		}
+		if t.code == codeURLPath && (s == "" || s[0] != '/') {
+			dst = appendEncoded(dst, "/", t.quote, encSquidQuoted)
+		}
+		dst = appendEncoded(dst, s, t.quote, encSquidQuoted)
+		return t.truncatePad(dst, start)
 	default:
 		s, enc := f.stringValue(t.code, e)
 		if s == "" {
@@ -426,12 +648,26 @@ func (f *customFormat) appendToken(dst []byte, t *token, e *Entry) []byte {
 	return t.pad(dst, start)
 }
 
+// appendMsec appends a duration as Squid logs %tr, %dt, %<pt and %<tt:
+// whole milliseconds, or with a precision that many fractional digits of
+// a millisecond (at most 6; Squid's clock has microseconds).
+func (t *token) appendMsec(dst []byte, d time.Duration) []byte {
+	if t.prec < 0 {
+		return appendInt(dst, d.Milliseconds(), t.zeroWidth(), t.zero)
+	}
+	digits := min(t.prec, 6)
+	d = d.Truncate(time.Microsecond)
+	return appendFixed(dst, d.Milliseconds(), int64(d%time.Millisecond)/pow10(6-digits), digits, t)
+}
+
 // stringValue returns the text of a string-valued code and how Squid
 // encodes it when no quoting is asked for.
 func (f *customFormat) stringValue(c code, e *Entry) (string, encoding) {
 	switch c {
-	case codeClientIP:
+	case codeClientIP, codeClientFQDN: // no reverse DNS: %>A logs the address
 		return e.ClientIP, encUntrusted
+	case codeLocalIP:
+		return e.LocalIP, encUntrusted
 	case codePeerIP:
 		return e.PeerIP, encUntrusted
 	case codePeerName:
@@ -453,12 +689,163 @@ func (f *customFormat) stringValue(c code, e *Entry) (string, encoding) {
 			return "", encUntrusted
 		}
 		return f.opts.url(e), encUntrusted
-	case codeUser, codeUserLogin:
+	case codeClientURL: // not affected by strip_query_terms
+		return e.URL, encSquidQuoted
+	case codeUser:
+		return e.logUser(), encUser
+	case codeUserLogin:
 		return e.User, encUser
+	case codeUserExternal:
+		return e.ExtUser, encUser
+	case codeUserTLS:
+		return e.TLSUser, encUser
 	case codeMimeType:
 		return mimeType(e.ContentType), encUntrusted
+	case codeErrCode:
+		return e.ErrorCode, encUntrusted
+	case codeErrDetail:
+		return e.ErrorDetail, encUntrusted
+	case codeExtLog:
+		return e.ExtLog, encSquidQuoted
+	case codeExtTag:
+		return e.ExtTag, encSquidQuoted
 	}
 	return "", encUntrusted // codeUserIdent: ident lookups are not done
+}
+
+// urlPort is %>rP: the port of an absolute URL, or its scheme's default
+// port; 0 when unknown.
+func urlPort(u string) int {
+	scheme, _, port, _, ok := urlParts(u)
+	if !ok {
+		return 0
+	}
+	if port == "" {
+		return defaultPort(scheme)
+	}
+	n := 0
+	for i := 0; i < len(port); i++ {
+		c := port[i]
+		if c < '0' || c > '9' || n > 65535 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 65535 {
+		return 0
+	}
+	return n
+}
+
+// singleValued reports whether Squid knows the canonical header name as a
+// header that is not a comma-separated list, of which it logs only the
+// first occurrence (HttpHeader::getStrOrList).
+func singleValued(name string) bool {
+	switch name {
+	case "Age", "Authorization", "Content-Base", "Content-Disposition",
+		"Content-Length", "Content-Location", "Content-Md5", "Content-Range",
+		"Content-Type", "Cookie", "Date", "Etag", "Expires", "From", "Host",
+		"If-Modified-Since", "If-Range", "If-Unmodified-Since", "Last-Modified",
+		"Location", "Max-Forwards", "Mime-Version", "Proxy-Authorization",
+		"Range", "Referer", "Request-Range", "Retry-After", "Server",
+		"Set-Cookie", "Title", "User-Agent":
+		return true
+	}
+	return false
+}
+
+// listMember returns the value of the member "name=value" of the list v
+// whose items are separated by sep, as Squid's
+// HttpHeader::getListMember finds it: items are trimmed of white space, a
+// separator inside double quotes does not split, the name is compared
+// case-sensitively and the value is not unquoted.
+func listMember(v, name string, sep byte) (string, bool) {
+	for len(v) > 0 {
+		// skip leading white space
+		i := 0
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n') {
+			i++
+		}
+		v = v[i:]
+		// find the end of the item
+		j, inQuote := 0, false
+		for ; j < len(v); j++ {
+			c := v[j]
+			if c == '"' {
+				inQuote = !inQuote
+			} else if c == '\\' && inQuote && j+1 < len(v) {
+				j++
+			} else if c == sep && !inQuote {
+				break
+			}
+		}
+		item := v[:j]
+		for len(item) > 0 && (item[len(item)-1] == ' ' || item[len(item)-1] == '\t' || item[len(item)-1] == '\r' || item[len(item)-1] == '\n') {
+			item = item[:len(item)-1]
+		}
+		if len(item) > len(name) && item[:len(name)] == name && item[len(name)] == '=' {
+			return item[len(name)+1:], true
+		}
+		if j >= len(v) {
+			break
+		}
+		v = v[j+1:]
+	}
+	return "", false
+}
+
+// appendAllHeaders appends every field of h as "Name: value\r\n", names
+// in sorted order (Go's http.Header does not keep the received order),
+// encoded for q or, unquoted, with Squid's pass-through URL encoding (so
+// the CRLFs become %0D%0A).
+func appendAllHeaders(dst []byte, h http.Header, q quoting) []byte {
+	var stack [32]string
+	keys := stack[:0]
+	for k := range h {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ { // insertion sort: no allocation
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	for _, k := range keys {
+		for _, v := range h[k] {
+			dst = appendEncoded(dst, k, q, encSquidQuoted)
+			dst = appendEncoded(dst, ": ", q, encSquidQuoted)
+			dst = appendEncoded(dst, v, q, encSquidQuoted)
+			dst = appendEncoded(dst, "\r\n", q, encSquidQuoted)
+		}
+	}
+	return dst
+}
+
+// appendNotes appends %note: the values of the notes named t.text joined
+// by t.nsep, or, for %note without a name, every note as "name: value"
+// followed by the separator ("\r\n" by default), as Squid's
+// NotePairs::find and NotePairs::toString write them.
+func appendNotes(dst []byte, notes []Note, t *token) []byte {
+	sep := t.nsep
+	first := true
+	for i := range notes {
+		n := &notes[i]
+		if t.all {
+			dst = appendEncoded(dst, n.Name, t.quote, encSquidQuoted)
+			dst = appendEncoded(dst, ": ", t.quote, encSquidQuoted)
+			dst = appendEncoded(dst, n.Value, t.quote, encSquidQuoted)
+			dst = appendEncoded(dst, sep, t.quote, encSquidQuoted)
+			continue
+		}
+		if n.Name != t.text || n.Value == "" {
+			continue
+		}
+		if !first {
+			dst = appendEncoded(dst, sep, t.quote, encSquidQuoted)
+		}
+		first = false
+		dst = appendEncoded(dst, n.Value, t.quote, encSquidQuoted)
+	}
+	return dst
 }
 
 // encoding is how a value is written when its token has no quoting: the
@@ -485,6 +872,8 @@ func appendEncoded[T text](dst []byte, v T, q quoting, enc encoding) []byte {
 		return appendRFC1738(dst, v, true)
 	case quoteRaw:
 		return appendControlSafe(dst, v)
+	case quoteShell:
+		return appendShell(dst, v, false)
 	}
 	switch enc {
 	case encSquidQuoted:
@@ -520,12 +909,45 @@ func appendFixed(dst []byte, whole, frac int64, digits int, t *token) []byte {
 }
 
 // truncatePad applies the precision (maximum width) and then the width to
-// the text value written at dst[start:].
+// the text value written at dst[start:]. Unlike Squid, it never cuts an
+// escape sequence in two (a lone trailing backslash would escape the
+// closing quote of a quoted field), and for the shell-like encoding it
+// cuts the value before putting it between quotes, so that the closing
+// quote is kept.
 func (t *token) truncatePad(dst []byte, start int) []byte {
 	if t.prec >= 0 && len(dst)-start > t.prec {
 		dst = dst[:start+t.prec]
+		n := 0
+		for i := len(dst) - 1; i >= start && dst[i] == '\\'; i-- {
+			n++
+		}
+		if n%2 == 1 {
+			dst = dst[:len(dst)-1]
+		}
+	}
+	if t.quote == quoteShell {
+		dst = wrapShell(dst, start)
 	}
 	return t.pad(dst, start)
+}
+
+// wrapShell puts the shell-encoded value at dst[start:] between double
+// quotes when it holds a space.
+func wrapShell(dst []byte, start int) []byte {
+	hasSpace := false
+	for _, c := range dst[start:] {
+		if c == ' ' {
+			hasSpace = true
+			break
+		}
+	}
+	if !hasSpace {
+		return dst
+	}
+	dst = append(dst, 0, '"')
+	copy(dst[start+1:], dst[start:len(dst)-2])
+	dst[start] = '"'
+	return dst
 }
 
 // pad pads the value at dst[start:] with spaces to the token's width, on
