@@ -171,15 +171,18 @@ func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime
 	}
 	rp := tx.refresh(h.opts.RefreshPatterns)
 	lifetime, explicit := FreshnessLifetime(res.StatusCode, hdr, resCC, rp, responseTime)
-	if !explicit && negativeStatus(res.StatusCode) && !heuristicStatus(res.StatusCode) {
+	if !explicit && negativeStatus(res.StatusCode) {
 		// squid.conf negative_ttl: errors without freshness of their own
-		// are kept that long, and not at all with Squid's default of 0.
-		// The statuses RFC 9110, Section 15.1 makes heuristically
-		// cacheable (404, 405, 414, 501, 204) follow refresh_pattern.
-		if h.opts.NegativeTTL <= 0 {
+		// are kept that long, as in Squid. With Squid's default of 0, the
+		// statuses RFC 9110, Section 15.1 makes heuristically cacheable
+		// (404, 405, 414, 501, 204) follow refresh_pattern, and the other
+		// errors are not kept.
+		switch {
+		case h.opts.NegativeTTL > 0:
+			lifetime = h.opts.NegativeTTL
+		case !heuristicStatus(res.StatusCode):
 			return nil, false
 		}
-		lifetime = h.opts.NegativeTTL
 	}
 	if resCC.NoCache {
 		lifetime = 0 // RFC 9111, Section 5.2.2.4: revalidate before every use
