@@ -25,6 +25,7 @@ var errorText = map[string][2]string{
 // serveError sends one of Squid's error pages. Everything taken from the
 // request is HTML-escaped; the page is never stored.
 func (h *Handler) serveError(rw *countingWriter, tx *transaction, status int, code string) {
+	tx.errCode = code
 	text := errorText[code]
 	url := tx.url
 	if strings.HasPrefix(url, "error:") {

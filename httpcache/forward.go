@@ -67,6 +67,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	outreq.Host = tx.authority()
 
 	requestTime := h.now()
+	tx.peerStart = requestTime
 	res, err := h.transport.RoundTrip(outreq)
 	if err != nil {
 		if stale != nil && h.servableOnError(tx, stale) {
@@ -87,14 +88,21 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	}
 	defer res.Body.Close()
 	responseTime := h.now()
+	tx.peerStatus = res.StatusCode
+	tx.peerDone = responseTime // moved to the body's end by copyBody's caller
 	removeHopByHop(res.Header)
 	if stale != nil {
 		switch {
 		case res.StatusCode == http.StatusNotModified:
 			tx.result = "TCP_REFRESH_UNMODIFIED"
 			c := h.refreshed(tx, stale, res.Header, requestTime, responseTime)
-			h.serveStale(rw, tx, stale, c, h.statusStale)
+			// Stored first, so that the next request finds it fresh; the
+			// stale copy stays open for this answer.
 			h.storeRefreshed(tx, stale, c)
+			if w, ok := h.opts.Store.(waiter); ok {
+				w.Wait()
+			}
+			h.serveStale(rw, tx, stale, c, h.statusStale)
 			return
 		case originFailed(res.StatusCode) && h.servableOnError(tx, stale):
 			// RFC 5861, Section 4 (and squid.conf max_stale): a 5xx
@@ -135,7 +143,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	out["Cache-Status"] = h.fwdStatus(cacheStatus, res.StatusCode)
 	rw.WriteHeader(res.StatusCode)
 
-	if err := h.copyBody(rw, res.Body, sw); err != nil {
+	err = h.copyBody(rw, res.Body, sw)
+	tx.peerDone = h.now()
+	if err != nil {
 		tx.result += "_ABORTED"
 		if errors.Is(err, errOriginBody) {
 			// The client must not take a truncated body for a complete one:

@@ -313,6 +313,13 @@ type transaction struct {
 	// varyMiss is set when the URL is stored but not the variant the
 	// request selects (Cache-Status fwd=vary-miss).
 	varyMiss bool
+
+	// For the access log: the error page served (%err_code), the
+	// origin's status (%<Hs) and when the origin was asked and had
+	// answered in full (%<pt, %<tt).
+	errCode             string
+	peerStatus          int
+	peerStart, peerDone time.Time
 	logged   bool
 	mimeType string          // %mt when the reply does not carry it (304)
 	entry    accesslog.Entry // the access.log entry, kept here to avoid an allocation

@@ -89,7 +89,16 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		e.ContentType = tx.mimeType
 	}
 	if tx.peer != nil {
-		e.PeerIP, e.PeerName = tx.peer.ip, tx.peer.Name
+		e.PeerIP, e.PeerName, e.PeerPort = tx.peer.ip, tx.peer.Name, tx.peer.Port
+		e.PeerStatus = tx.peerStatus
+		if !tx.peerStart.IsZero() && !tx.peerDone.IsZero() {
+			e.PeerTime = tx.peerDone.Sub(tx.peerStart)
+			e.ServerTime = e.PeerTime
+		}
+	}
+	e.ErrorCode = tx.errCode
+	if tx.port != nil {
+		e.LocalPort = tx.port.ListenPort
 	}
 	if e.Status == 0 && tx.result == "TCP_MISS" {
 		tx.result += "_ABORTED"
