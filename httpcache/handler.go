@@ -320,9 +320,9 @@ type transaction struct {
 	errCode             string
 	peerStatus          int
 	peerStart, peerDone time.Time
-	logged   bool
-	mimeType string          // %mt when the reply does not carry it (304)
-	entry    accesslog.Entry // the access.log entry, kept here to avoid an allocation
+	logged              bool
+	mimeType            string          // %mt when the reply does not carry it (304)
+	entry               accesslog.Entry // the access.log entry, kept here to avoid an allocation
 }
 
 // refresh returns the refresh_pattern of the request's URL.
