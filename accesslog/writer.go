@@ -48,7 +48,8 @@ type Writer struct {
 	// order, and protects f and spare.
 	ioMu  sync.Mutex
 	f     *os.File
-	spare []byte // second buffer, swapped with buf at each flush
+	sink  io.WriteCloser // instead of f: syslog (see OpenSyslog)
+	spare []byte         // second buffer, swapped with buf at each flush
 
 	maxPending int // defaultMaxPending; smaller in tests
 
@@ -167,9 +168,12 @@ func (w *Writer) flushLocked() error {
 	}
 	var err error
 	n := 0
-	if w.f == nil {
+	switch {
+	case w.sink != nil:
+		n, err = w.sink.Write(data)
+	case w.f == nil:
 		err = ErrClosed
-	} else {
+	default:
 		n, err = w.f.Write(data)
 	}
 	if err == nil {
@@ -259,6 +263,10 @@ func (w *Writer) Close() error {
 	w.ioMu.Lock()
 	defer w.ioMu.Unlock()
 	err := errors.Join(w.flushLocked(), w.takeDropped())
+	if w.sink != nil {
+		err = errors.Join(err, w.sink.Close())
+		w.sink = nil
+	}
 	if !w.std && w.f != nil {
 		if cerr := w.f.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("accesslog: close %s: %w", w.path, cerr))

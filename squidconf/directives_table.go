@@ -42,7 +42,7 @@ const (
 // what cuttle does with it. It is a pure table.
 var knownDirectives = map[string]directiveInfo{
 	"accept_filter":                             {status: statusNotNeeded, note: "cuttle's listeners use no accept filters"},
-	"access_log":                                {status: statusPartial, note: "stdio: and daemon: files are written in their format; ACL filters, buffer-size=, on-error=, rotate= and the syslog, udp and tcp modules are not applied yet"},
+	"access_log":                                {status: statusPartial, note: "stdio:, daemon: and syslog: logs in their format, with their acl lists; buffer-size=, on-error=, rotate= and the udp and tcp modules are not applied yet"},
 	"acl":                                       {status: statusPartial, note: "src, dstdomain, port, localport, myportname, method, url_regex and urlpath_regex ACLs are evaluated; ACLs of the other types never match"},
 	"acl_uses_indirect_client":                  {status: statusUnsupported, check: checkOnOff, note: noteIndirect},
 	"adaptation_access":                         {status: statusUnsupported, check: checkKeyedAccess, note: noteAdaptation},

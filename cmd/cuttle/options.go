@@ -204,7 +204,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 			}
 			s.logTerms[i] = append(s.logTerms[i], httpcache.Term{ACL: acl, Not: ref.Not})
 		}
-		if al.Module != "stdio" && al.Module != "daemon" && al.Module != "none" {
+		if al.Module != "stdio" && al.Module != "daemon" && al.Module != "syslog" && al.Module != "none" {
 			fmt.Fprintf(w, "%s: access_log: module %s: not supported yet; nothing is logged there\n", al.Pos, al.Module)
 		}
 	}

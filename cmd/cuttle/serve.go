@@ -57,7 +57,7 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		disk = dirs
 	}
 
-	logger, filtered, writers, err := openAccessLogs(s)
+	logger, filtered, writers, err := openAccessLogs(s, cacheLog.Printf)
 	if err != nil {
 		cacheLog.Printf("FATAL: %v", err)
 		return 1
@@ -272,7 +272,10 @@ func rotateCacheLog(path string, n int) {
 // openAccessLogs opens the access_log files: the lines without an acl
 // list share one Logger; each line with one gets its own, written only
 // for the transactions its acls match.
-func openAccessLogs(s *setup) (*accesslog.Logger, []httpcache.FilteredLog, []*accesslog.Writer, error) {
+//
+// A syslog: destination that cannot be reached is reported through warn
+// and left out, as syslog(3) in Squid would drop the lines.
+func openAccessLogs(s *setup, warn func(string, ...any)) (*accesslog.Logger, []httpcache.FilteredLog, []*accesslog.Writer, error) {
 	fopts := accesslog.FormatOptions{StripQueryTerms: s.cfg.StripQueryTerms}
 	var outputs []accesslog.Output
 	var filtered []httpcache.FilteredLog
@@ -284,15 +287,20 @@ func openAccessLogs(s *setup) (*accesslog.Logger, []httpcache.FilteredLog, []*ac
 		return nil, nil, nil, err
 	}
 	for i, al := range s.cfg.AccessLogs {
-		if al.Module != "stdio" && al.Module != "daemon" {
+		if al.Module != "stdio" && al.Module != "daemon" && al.Module != "syslog" {
 			continue
 		}
 		format, err := logFormat(s, al.Format, fopts)
 		if err != nil {
 			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
 		}
-		w, err := accesslog.OpenFile(al.Path)
-		if err != nil {
+		var w *accesslog.Writer
+		if al.Module == "syslog" {
+			if w, err = accesslog.OpenSyslog(al.Path); err != nil {
+				warn("%s: access_log: %v; nothing is logged there", al.Pos, err)
+				continue
+			}
+		} else if w, err = accesslog.OpenFile(al.Path); err != nil {
 			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
 		}
 		writers = append(writers, w)
