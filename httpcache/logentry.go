@@ -13,6 +13,7 @@ type countingWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	header int64 // the status line and header fields (%<sh)
 }
 
 func (w *countingWriter) WriteHeader(status int) {
@@ -36,6 +37,7 @@ func (w *countingWriter) writeHeaderSized(status, fields int) {
 		n += len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n")
 	}
 	w.bytes += int64(n)
+	w.header = int64(n)
 	w.ResponseWriter.WriteHeader(status)
 }
 
@@ -97,6 +99,15 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		}
 	}
 	e.ErrorCode = tx.errCode
+	e.ReplyHeaderBytes = w.header
+	// The request as received: its line, its header fields (as net/http
+	// parsed them) and its body (%>sh, %>st).
+	reqHeader := int64(len(tx.req.Method) + 1 + len(tx.req.RequestURI) + len(" HTTP/1.1\r\n") + headerWireSize(tx.req.Header) + 2)
+	if tx.req.Host != "" && len(tx.req.Header["Host"]) == 0 {
+		reqHeader += int64(len("Host: \r\n") + len(tx.req.Host))
+	}
+	e.RequestHeaderBytes = reqHeader
+	e.RequestBytes = reqHeader + max(tx.req.ContentLength, 0)
 	if tx.port != nil {
 		e.LocalPort = tx.port.ListenPort
 	}
