@@ -24,6 +24,8 @@ type connInfo struct {
 	accepted time.Time
 	state    http.ConnState
 	served   bool // a handler ran for the request being read, if any
+
+	localIP string // the address the client connected to (%>la), set once
 }
 
 type connKey struct{}
@@ -35,7 +37,24 @@ func (h *Handler) ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if ci == nil {
 		ci, _ = h.conns.LoadOrStore(c, &connInfo{accepted: h.now()})
 	}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		info := ci.(*connInfo)
+		info.mu.Lock()
+		info.localIP = ta.AddrPort().Addr().Unmap().String()
+		info.mu.Unlock()
+	}
 	return context.WithValue(ctx, connKey{}, ci)
+}
+
+// localIP returns the local address of the request's connection, formatted
+// once per connection.
+func localIP(req *http.Request) string {
+	if ci, ok := req.Context().Value(connKey{}).(*connInfo); ok {
+		ci.mu.Lock()
+		defer ci.mu.Unlock()
+		return ci.localIP
+	}
+	return ""
 }
 
 // ConnState follows each connection (http.Server.ConnState) and logs one

@@ -111,6 +111,9 @@ func TestConnectionEndBeforeHeaders(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 
 	lines := waitLines(t, logger, path, 3)
+	if ip := localIPOf(t, srv); ip != "127.0.0.1" {
+		t.Errorf("local address of a request = %q, want 127.0.0.1", ip)
+	}
 	var ends, requests int
 	for _, l := range lines {
 		f := strings.Fields(l)
@@ -163,4 +166,24 @@ func TestFilteredAccessLog(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], " POST http://") {
 		t.Errorf("filtered log = %q, want the one POST", lines)
 	}
+}
+
+// localIPOf sends a request through srv and returns the %>la the handler
+// would log for it.
+func localIPOf(t *testing.T, srv *httptest.Server) string {
+	t.Helper()
+	got := make(chan string, 1)
+	probe := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		got <- localIP(req)
+	}))
+	h := srv.Config.ConnContext
+	probe.Config.ConnContext = h
+	probe.Start()
+	defer probe.Close()
+	res, err := http.Get(probe.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return <-got
 }

@@ -111,6 +111,7 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 	if tx.port != nil {
 		e.LocalPort = tx.port.ListenPort
 	}
+	e.LocalIP = localIP(tx.req)
 	if e.Status == 0 && tx.result == "TCP_MISS" {
 		tx.result += "_ABORTED"
 		e.ResultCode = tx.result
