@@ -50,6 +50,10 @@ const sideLastModified = "Sat, 01 Feb 2025 10:00:00 GMT"
 var sideSteps = []sideStep{
 	{method: "GET", path: "/static/a.css", status: 200, code: "TCP_MISS/200"},
 	{method: "GET", path: "/static/a.css", status: 200, code: "TCP_MEM_HIT/200", hit: true},
+	// An object over maximum_object_size_in_memory lives on disk only: a
+	// disk hit (TCP_HIT).
+	{method: "GET", path: "/big.bin", status: 200, code: "TCP_MISS/200"},
+	{method: "GET", path: "/big.bin", status: 200, code: "TCP_HIT/200", hit: true},
 	{method: "GET", path: "/secret/x", status: 403, code: "TCP_DENIED/403"},
 	{method: "GET", path: "/page?x=1", status: 200, code: "TCP_MISS/200"},
 	{method: "GET", path: "/page?x=1", status: 200, code: "TCP_MEM_HIT/200", hit: true},
@@ -143,6 +147,8 @@ http_access deny secret
 http_access allow localhost
 http_access deny all
 cache_mem 8 MB
+maximum_object_size_in_memory 16 KB
+cache_dir ufs %[1]s/%[2]s-cache 64 16 256
 negative_ttl 30 seconds
 visible_hostname side.local
 access_log stdio:%[1]s/%[2]s-access.log squid
@@ -243,6 +249,10 @@ func runSideBySide(t *testing.T, bin string) *sideRun {
 			h.Set("Content-Type", "text/css")
 			h.Set("Cache-Control", "max-age=60")
 			io.WriteString(w, css)
+		case get && r.URL.Path == "/big.bin":
+			h.Set("Content-Type", "application/octet-stream")
+			h.Set("Cache-Control", "max-age=60")
+			w.Write(bytes.Repeat([]byte("0123456789abcdef"), 4096)) // 64 KiB
 		case get && r.URL.Path == "/page":
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			h.Set("Cache-Control", "max-age=60")
@@ -352,6 +362,15 @@ func startSquid(t *testing.T, bin, dir string, originPort int) *sideProxy {
 		accessLog: filepath.Join(dir, "squid-access.log"),
 		cacheLog:  filepath.Join(dir, "squid-cache.log"),
 		out:       &syncBuffer{},
+	}
+	// Squid needs its cache_dir made first (squid -z, as the proxy user).
+	zctx, zcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	z := exec.CommandContext(zctx, bin, "-n", fmt.Sprintf("cuttlesbs%d", os.Getpid()), "-N", "-z", "-f", conf)
+	z.Dir = dir
+	zout, zerr := z.CombinedOutput()
+	zcancel()
+	if zerr != nil {
+		t.Fatalf("squid -z: %v\n%s", zerr, zout)
 	}
 	// A safety net only: the test stops Squid itself long before.
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
