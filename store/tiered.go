@@ -154,6 +154,10 @@ func (t *Tiered) Put(ctx context.Context, key string, meta Meta, body io.Reader)
 		return err
 	}
 	t.mem.set(key, meta, b)
+	// The disk already serves the object; wait until memory does too, so
+	// that the next request is a memory hit, as in Squid, and not a disk
+	// hit that promotes it again.
+	t.mem.Wait()
 	return nil
 }
 
