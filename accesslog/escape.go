@@ -90,25 +90,31 @@ func appendMimeBlob[T text](dst []byte, s T, encodeSpace bool) []byte {
 // function %-encodes them (and DEL) so that no value can end a line early.
 // Spaces and non-ASCII bytes are kept.
 func appendQuoted[T text](dst []byte, s T) []byte {
+	return appendBackslashed(dst, s, true)
+}
+
+// appendBackslashed appends s with a backslash before a double quote and
+// a backslash, CR and LF as \r and \n, TAB as \t when tab is set, and the
+// other control characters and DEL %-encoded: the escaping shared by the
+// quoted-string and shell-like encodings.
+func appendBackslashed[T text](dst []byte, s T, tab bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		var esc string
-		switch c {
-		case '"':
+		switch {
+		case c == '"':
 			esc = `\"`
-		case '\\':
+		case c == '\\':
 			esc = `\\`
-		case '\r':
+		case c == '\r':
 			esc = `\r`
-		case '\n':
+		case c == '\n':
 			esc = `\n`
-		case '\t':
+		case c == '\t' && tab:
 			esc = `\t`
-		default:
-			if c >= ' ' && c != 0x7f {
-				continue
-			}
+		case c >= ' ' && c != 0x7f:
+			continue
 		}
 		dst = append(dst, s[start:i]...)
 		if esc != "" {
@@ -211,33 +217,7 @@ func appendShell[T text](dst []byte, s T, wrap bool) []byte {
 	if quoted {
 		dst = append(dst, '"')
 	}
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var esc string
-		switch c {
-		case '"':
-			esc = `\"`
-		case '\\':
-			esc = `\\`
-		case '\r':
-			esc = `\r`
-		case '\n':
-			esc = `\n`
-		default:
-			if c >= ' ' && c != 0x7f {
-				continue
-			}
-		}
-		dst = append(dst, s[start:i]...)
-		if esc != "" {
-			dst = append(dst, esc...)
-		} else {
-			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
+	dst = appendBackslashed(dst, s, false)
 	if quoted {
 		dst = append(dst, '"')
 	}
