@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -130,41 +128,7 @@ type proxy struct {
 // for no peer), logging in the squid format to a file.
 func newProxy(t *testing.T, o *origin, access []Rule) *proxy {
 	t.Helper()
-	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: 16 << 20, MaxObjectSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mem.Close)
-	logPath := filepath.Join(t.TempDir(), "access.log")
-	w, err := accesslog.OpenFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	format, _ := accesslog.Lookup("squid", accesslog.FormatOptions{StripQueryTerms: true})
-	logger := accesslog.New(accesslog.Output{W: w, Format: format})
-	t.Cleanup(func() { logger.Close() })
-	c := &clock{}
-	c.ns.Store(time.Date(2026, 11, 25, 17, 27, 27, 617e6, time.UTC).UnixNano())
-	opts := Options{
-		Store:           store.NewTiered(mem, nil),
-		Access:          access,
-		VisibleHostname: "accel-test.local",
-		Version:         "cuttle/test",
-		Log:             logger,
-		ErrorLog:        log.New(io.Discard, "", 0),
-		Now:             c.now,
-	}
-	if o != nil {
-		addr := o.Listener.Addr().(*net.TCPAddr)
-		opts.Peers = []Peer{{Name: "origin", Host: "127.0.0.1", Port: addr.Port}}
-	}
-	h, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Port(Port{Vhost: true, Scheme: "http", ListenPort: 3128}))
-	t.Cleanup(srv.Close)
-	return &proxy{Server: srv, mem: mem, logPath: logPath, logger: logger, clock: c}
+	return hfNewProxy(t, o, hfNewClock(), nil, func(opts *Options) { opts.Access = access }).proxy
 }
 
 // do sends one raw request on a new connection and returns the response,
