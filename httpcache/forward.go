@@ -133,14 +133,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	// the range from in memory is sent whole: a 200 answers any Range
 	// request (RFC 9110, Section 14.2), and it is stored on the way.
 
-	out := rw.Header()
-	for k, v := range res.Header {
-		out[k] = v
-	}
-	out["Via"] = h.appendVia(res.Header["Via"])
-	out["X-Cache"] = h.xCacheMiss
-	out["X-Cache-Lookup"] = tx.lookup
-	out["Cache-Status"] = h.fwdStatus(cacheStatus, res.StatusCode)
+	h.forwardedHeader(rw.Header(), tx, res, cacheStatus)
 	rw.WriteHeader(res.StatusCode)
 
 	err = h.copyBody(rw, res.Body, sw)
@@ -155,6 +148,19 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// forwardedHeader fills out with the origin's response fields and the ones
+// a cache adds to a forwarded response: Via, X-Cache, X-Cache-Lookup and
+// Cache-Status with fwd-status.
+func (h *Handler) forwardedHeader(out http.Header, tx *transaction, res *http.Response, cacheStatus []string) {
+	for k, v := range res.Header {
+		out[k] = v
+	}
+	out["Via"] = h.appendVia(res.Header["Via"])
+	out["X-Cache"] = h.xCacheMiss
+	out["X-Cache-Lookup"] = tx.lookup
+	out["Cache-Status"] = h.fwdStatus(cacheStatus, res.StatusCode)
 }
 
 // fwdStatus adds fwd-status, the status the origin answered with
@@ -285,14 +291,7 @@ func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Resp
 	if err := sw.commit(); err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store: %v", err)
 	}
-	out := rw.Header()
-	for k, v := range res.Header {
-		out[k] = v
-	}
-	out["Via"] = h.appendVia(res.Header["Via"])
-	out["X-Cache"] = h.xCacheMiss
-	out["X-Cache-Lookup"] = tx.lookup
-	out["Cache-Status"] = h.fwdStatus(h.storedStatus(h.statusMiss), res.StatusCode)
+	h.forwardedHeader(rw.Header(), tx, res, h.storedStatus(h.statusMiss))
 	if res.StatusCode != http.StatusOK {
 		rw.WriteHeader(res.StatusCode)
 		rw.Write(body) //nolint:errcheck // the client may be gone

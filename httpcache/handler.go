@@ -386,15 +386,16 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 }
 
 // storedHeader fills out with a stored response's fields and the ones a
-// cache adds: Age (RFC 9111, Section 5.1), Via, X-Cache, Cache-Status and
-// the Content-Length of the stored body.
-func (h *Handler) storedHeader(out http.Header, c *cached, age time.Duration, cacheStatus []string, size int64) {
+// cache adds: Age (RFC 9111, Section 5.1), Via, X-Cache, X-Cache-Lookup,
+// Cache-Status and the Content-Length of the stored body.
+func (h *Handler) storedHeader(out http.Header, tx *transaction, c *cached, age time.Duration, cacheStatus []string, size int64) {
 	for k, v := range c.header {
 		out[k] = v
 	}
 	out["Age"] = ageField(age)
 	out["Via"] = h.appendVia(c.header["Via"])
 	out["X-Cache"] = h.xCacheHit
+	out["X-Cache-Lookup"] = tx.lookup
 	out["Cache-Status"] = cacheStatus
 	out["Content-Length"] = c.contentLengthField(size)
 }

@@ -163,8 +163,7 @@ func (h *Handler) storeRefreshed(tx *transaction, s *staleObject, c *cached) {
 func (h *Handler) serveStale(rw *countingWriter, tx *transaction, s *staleObject, c *cached, cacheStatus []string) {
 	out := rw.Header()
 	clear(out)
-	h.storedHeader(out, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, s.size)
-	out["X-Cache-Lookup"] = tx.lookup
+	h.storedHeader(out, tx, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, s.size)
 	if h.answerConditional(rw, tx, c) {
 		return
 	}

@@ -223,8 +223,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	}
 
 	out := rw.Header()
-	h.storedHeader(out, c, age, h.hitStatus(c.lifetime-age), obj.Meta.Size)
-	out["X-Cache-Lookup"] = tx.lookup
+	h.storedHeader(out, tx, c, age, h.hitStatus(c.lifetime-age), obj.Meta.Size)
 	tx.result = "TCP_MEM_HIT"
 	switch {
 	case negativeStatus(c.status):
