@@ -31,6 +31,9 @@ type CacheControl struct {
 	StaleWhileRevalidate, StaleIfError time.Duration
 }
 
+// noDirectives is a CacheControl with no directive at all.
+var noDirectives = CacheControl{MaxAge: -1, SMaxAge: -1, MaxStale: -1, MinFresh: -1, StaleWhileRevalidate: -1, StaleIfError: -1}
+
 // ParseCacheControl parses every Cache-Control field in h. Directive names
 // are case-insensitive; arguments may be tokens or quoted strings
 // (RFC 9111, Section 5.2: no-cache="a, b"). When a directive repeats, the most
@@ -38,7 +41,7 @@ type CacheControl struct {
 // delta-seconds argument makes the response stale (max-age treated as 0,
 // RFC 9111, Section 4.2.1), and values beyond 2^31 saturate.
 func ParseCacheControl(h http.Header) CacheControl {
-	cc := CacheControl{MaxAge: -1, SMaxAge: -1, MaxStale: -1, MinFresh: -1, StaleWhileRevalidate: -1, StaleIfError: -1}
+	cc := noDirectives
 	for _, field := range h.Values("Cache-Control") {
 		parseCacheControlField(&cc, field)
 	}

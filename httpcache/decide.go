@@ -48,7 +48,7 @@ type requestDirectives struct {
 // stored responses.
 func parseRequestDirectives(h http.Header) requestDirectives {
 	d := requestDirectives{
-		cc:          CacheControl{MaxAge: -1, SMaxAge: -1, MaxStale: -1, MinFresh: -1, StaleWhileRevalidate: -1, StaleIfError: -1},
+		cc:          noDirectives,
 		conditional: len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0,
 	}
 	if len(h["Cache-Control"]) > 0 {

@@ -110,7 +110,8 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 	bg.key, bg.lookup = key, tx.port.lookupHit
 	// A request max-age=0 makes serveHit hand back the stale object for
 	// revalidation instead of serving it again.
-	bg.rd = requestDirectives{cc: CacheControl{MaxAge: 0, SMaxAge: -1, MaxStale: -1, MinFresh: -1, StaleWhileRevalidate: -1, StaleIfError: -1}}
+	bg.rd = requestDirectives{cc: noDirectives}
+	bg.rd.cc.MaxAge = 0
 	go func() {
 		defer cancel()
 		defer h.refreshing.end(key, done)
