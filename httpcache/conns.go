@@ -18,6 +18,22 @@ import (
 // hook reports it: ConnState and ConnContext below are set on each
 // http.Server of the handler's ports.
 
+// ConnTable follows the client connections of a process: ConnState and
+// ConnContext record them there. It is shared by the Handlers of
+// successive configurations (Options.Conns), so that a connection accepted
+// before a reload is still known when it closes after it. The zero value
+// is ready to use.
+type ConnTable struct {
+	m sync.Map // net.Conn → *connInfo
+}
+
+// Len returns the number of open client connections.
+func (t *ConnTable) Len() int {
+	n := 0
+	t.m.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
 // connInfo is what the handler knows of one client connection.
 type connInfo struct {
 	mu       sync.Mutex
@@ -33,9 +49,9 @@ type connKey struct{}
 // ConnContext attaches the connection's record to every request's
 // context (http.Server.ConnContext).
 func (h *Handler) ConnContext(ctx context.Context, c net.Conn) context.Context {
-	ci, _ := h.conns.Load(c)
+	ci, _ := h.opts.Conns.m.Load(c)
 	if ci == nil {
-		ci, _ = h.conns.LoadOrStore(c, &connInfo{accepted: h.now()})
+		ci, _ = h.opts.Conns.m.LoadOrStore(c, &connInfo{accepted: h.now()})
 	}
 	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		info := ci.(*connInfo)
@@ -60,7 +76,7 @@ func localIP(req *http.Request) string {
 // ConnState follows each connection (http.Server.ConnState) and logs one
 // that closes while a request header was still awaited.
 func (h *Handler) ConnState(c net.Conn, state http.ConnState) {
-	v, _ := h.conns.LoadOrStore(c, &connInfo{accepted: h.now()})
+	v, _ := h.opts.Conns.m.LoadOrStore(c, &connInfo{accepted: h.now()})
 	ci := v.(*connInfo)
 	ci.mu.Lock()
 	prev, served := ci.state, ci.served
@@ -75,7 +91,7 @@ func (h *Handler) ConnState(c net.Conn, state http.ConnState) {
 	if state != http.StateClosed && state != http.StateHijacked {
 		return
 	}
-	h.conns.Delete(c)
+	h.opts.Conns.m.Delete(c)
 	if state == http.StateHijacked || prev == http.StateIdle || served {
 		return
 	}

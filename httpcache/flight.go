@@ -63,6 +63,7 @@ func (h *Handler) collapsedMiss(rw *countingWriter, tx *transaction) {
 		h.forward(rw, tx, h.statusMiss, nil)
 		return
 	}
+	h.opts.Stats.collapsedWait()
 	timer := time.NewTimer(collapseWait)
 	select {
 	case <-done:

@@ -68,8 +68,13 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 
 	requestTime := h.now()
 	tx.peerStart = requestTime
+	tx.peerSent = int64(len(outreq.Method)+len(outreq.URL.RequestURI())+len("  HTTP/1.1\r\n\r\n")+
+		headerWireSize(outreq.Header)) + max(outreq.ContentLength, 0)
 	res, err := h.transport.RoundTrip(outreq)
 	if err != nil {
+		if stale != nil {
+			h.opts.Stats.revalidated(RevalidationFailed)
+		}
 		if stale != nil && h.servableOnError(tx, stale) {
 			// Squid serves the stale copy when the origin cannot be asked.
 			tx.result = "TCP_REFRESH_FAIL_OLD"
@@ -90,11 +95,13 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	responseTime := h.now()
 	tx.peerStatus = res.StatusCode
 	tx.peerDone = responseTime // moved to the body's end by copyBody's caller
+	tx.peerBytes = int64(len("HTTP/1.1 000 \r\n\r\n") + len(res.Status) + headerWireSize(res.Header))
 	removeHopByHop(res.Header)
 	if stale != nil {
 		switch {
 		case res.StatusCode == http.StatusNotModified:
 			tx.result = "TCP_REFRESH_UNMODIFIED"
+			h.opts.Stats.revalidated(RevalidationUnmodified)
 			c := h.refreshed(tx, stale, res.Header, requestTime, responseTime)
 			// Stored first, so that the next request finds it fresh; the
 			// stale copy stays open for this answer.
@@ -108,12 +115,15 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 			// RFC 5861, Section 4 (and squid.conf max_stale): a 5xx
 			// answer lets the stale copy be served instead.
 			tx.result = "TCP_REFRESH_FAIL_OLD"
+			h.opts.Stats.revalidated(RevalidationFailed)
 			h.serveStale(rw, tx, stale, stale.c, h.statusStale)
 			return
 		case res.StatusCode >= 500:
 			tx.result = "TCP_REFRESH_FAIL_ERR"
+			h.opts.Stats.revalidated(RevalidationFailed)
 		default:
 			tx.result = "TCP_REFRESH_MODIFIED"
+			h.opts.Stats.revalidated(RevalidationModified)
 		}
 	}
 
@@ -124,6 +134,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	sw, stored := h.storeResponse(tx, res, requestTime, responseTime)
 	if stored {
 		cacheStatus = h.storedStatus(cacheStatus)
+		h.opts.Stats.storedObject()
 	}
 	if whole && sw != nil && res.ContentLength >= 0 && res.ContentLength <= maxRangeBuffer {
 		h.serveWhole(rw, tx, res, sw)
@@ -136,8 +147,10 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	h.forwardedHeader(rw.Header(), tx, res, cacheStatus)
 	rw.WriteHeader(res.StatusCode)
 
+	sent := rw.bytes
 	err = h.copyBody(rw, res.Body, sw)
 	tx.peerDone = h.now()
+	tx.peerBytes += rw.bytes - sent
 	if err != nil {
 		tx.result += "_ABORTED"
 		if errors.Is(err, errOriginBody) {

@@ -88,6 +88,16 @@ type Options struct {
 	// DefaultMaxVariants.
 	MaxVariants int
 
+	// Stats receives the counters of every transaction; nil gives the
+	// Handler its own. Pass the same Stats to the Handler of each
+	// configuration so that a reload resets nothing.
+	Stats *Stats
+
+	// Conns follows client connections (for the access.log line of one
+	// closed before a request); nil gives the Handler its own. Like Stats,
+	// one ConnTable serves every configuration of a process.
+	Conns *ConnTable
+
 	// Log receives one entry per transaction; nil logs nothing.
 	Log *accesslog.Logger
 
@@ -152,7 +162,6 @@ type Handler struct {
 
 	maxVariants int
 	variantMu   variantLocks
-	conns       sync.Map // net.Conn → *connInfo
 	flights     flightGroup
 	refreshing  flightGroup // background refreshes (stale-while-revalidate)
 
@@ -195,6 +204,12 @@ func New(opts Options) (*Handler, error) {
 	}
 	if h.errorLog == nil {
 		h.errorLog = log.Default()
+	}
+	if h.opts.Stats == nil {
+		h.opts.Stats = NewStats(h.now)
+	}
+	if h.opts.Conns == nil {
+		h.opts.Conns = new(ConnTable)
 	}
 	if h.transport == nil {
 		h.transport = newTransport()
@@ -320,6 +335,7 @@ type transaction struct {
 	errCode             string
 	peerStatus          int
 	peerStart, peerDone time.Time
+	peerSent, peerBytes int64 // bytes sent to and received from the origin
 	logged              bool
 	mimeType            string          // %mt when the reply does not carry it (304)
 	entry               accesslog.Entry // the access.log entry, kept here to avoid an allocation

@@ -53,17 +53,26 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logTransaction writes the access.log entry of tx.
+// logTransaction counts tx in Stats and writes its access.log entry, once.
 func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
-	if h.opts.Log == nil && len(h.opts.FilteredLogs) == 0 || tx.logged {
+	if tx.logged {
 		return
 	}
 	tx.logged = true
+	end := h.now()
+	reqHeader := requestHeaderBytes(tx)
+	if w.status == 0 && tx.result == "TCP_MISS" {
+		tx.result += "_ABORTED" // the client went away before an answer
+	}
+	h.opts.Stats.record(tx, w, reqHeader+max(tx.req.ContentLength, 0), end)
+	if h.opts.Log == nil && len(h.opts.FilteredLogs) == 0 {
+		return
+	}
 	// The entry lives in the pooled transaction: logging allocates nothing.
 	e := &tx.entry
 	*e = accesslog.Entry{
 		Start:      tx.start,
-		End:        h.now(),
+		End:        end,
 		ResultCode: tx.result,
 		Status:     w.status,
 		Bytes:      w.bytes,
@@ -100,23 +109,23 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 	}
 	e.ErrorCode = tx.errCode
 	e.ReplyHeaderBytes = w.header
-	// The request as received: its line, its header fields (as net/http
-	// parsed them) and its body (%>sh, %>st).
-	reqHeader := int64(len(tx.req.Method) + 1 + len(tx.req.RequestURI) + len(" HTTP/1.1\r\n") + headerWireSize(tx.req.Header) + 2)
-	if tx.req.Host != "" && len(tx.req.Header["Host"]) == 0 {
-		reqHeader += int64(len("Host: \r\n") + len(tx.req.Host))
-	}
 	e.RequestHeaderBytes = reqHeader
 	e.RequestBytes = reqHeader + max(tx.req.ContentLength, 0)
 	if tx.port != nil {
 		e.LocalPort = tx.port.ListenPort
 	}
 	e.LocalIP = localIP(tx.req)
-	if e.Status == 0 && tx.result == "TCP_MISS" {
-		tx.result += "_ABORTED"
-		e.ResultCode = tx.result
-	}
 	h.writeEntry(tx, e)
+}
+
+// requestHeaderBytes is the size of the request as received: its line
+// and its header fields, as net/http parsed them (%>sh).
+func requestHeaderBytes(tx *transaction) int64 {
+	n := int64(len(tx.req.Method) + 1 + len(tx.req.RequestURI) + len(" HTTP/1.1\r\n") + headerWireSize(tx.req.Header) + 2)
+	if tx.req.Host != "" && len(tx.req.Header["Host"]) == 0 {
+		n += int64(len("Host: \r\n") + len(tx.req.Host))
+	}
+	return n
 }
 
 // writeEntry sends an entry to the access logs: the unfiltered Log, and

@@ -19,8 +19,9 @@ import (
 	"syscall"
 )
 
-// version is cuttle's release; it appears in Via and on error pages.
-const version = "0.1.0"
+// version is cuttle's release; it appears in Via and on error pages. Release
+// builds stamp it with -ldflags "-X main.version=..." (see Makefile).
+var version = "0.1.0"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
