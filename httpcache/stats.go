@@ -235,10 +235,10 @@ type Snapshot struct {
 	ServerBytesIn, ServerBytesOut            int64
 	Aborted, Collapsed                       int64
 	// SwapIns counts disk hits; SwapOuts responses being stored.
-	SwapIns, SwapOuts int64
-	Revalidations                            [numRevalidation]int64
-	Reloads, ReloadFailures                  int64
-	Clients                                  int
+	SwapIns, SwapOuts       int64
+	Revalidations           [numRevalidation]int64
+	Reloads, ReloadFailures int64
+	Clients                 int
 
 	// ByCode maps each result code seen to its requests and bytes sent.
 	ByCode map[string]CodeCount
