@@ -98,6 +98,10 @@ type Options struct {
 	// one ConnTable serves every configuration of a process.
 	Conns *ConnTable
 
+	// StoreInfo describes the store's tiers for the cache manager; nil
+	// reports none.
+	StoreInfo func() []TierInfo
+
 	// Log receives one entry per transaction; nil logs nothing.
 	Log *accesslog.Logger
 

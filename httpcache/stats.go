@@ -437,3 +437,18 @@ func (h Histogram) Quantile(q float64) time.Duration {
 	}
 	return HistogramUpper(histBuckets - 1)
 }
+
+// TierInfo describes one tier of the store for the cache manager's
+// storedir and info pages and the metrics: the memory tier (cache_mem) or
+// one cache_dir.
+type TierInfo struct {
+	// Tier is "memory" or "disk".
+	Tier string
+	// Type and Path are the cache_dir's (empty for memory).
+	Type, Path string
+	// Objects and Bytes are what the tier holds now; MaxBytes its limit.
+	Objects         int64
+	Bytes, MaxBytes int64
+	// MaxObjectSize is the largest object the tier takes.
+	MaxObjectSize int64
+}
