@@ -301,7 +301,9 @@ access_log stdio:%s squid
 cache_log %s
 pid_filename %s
 shutdown_lifetime 1 seconds
-`, e.port, strings.Split(e.origin, ":")[0], strings.Split(e.origin, ":")[1], e.cacheDir, accessLog, e.cacheLog, filepath.Join(e.dir, "cuttle.pid"))), 0o644)
+%s
+`, e.port, strings.Split(e.origin, ":")[0], strings.Split(e.origin, ":")[1], e.cacheDir, accessLog, e.cacheLog, filepath.Join(e.dir, "cuttle.pid"),
+		sameUser(e.t))), 0o644)
 	if err != nil {
 		e.t.Fatal(err)
 	}

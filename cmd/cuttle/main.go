@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 // version is cuttle's release; it appears in Via and on error pages. Release
@@ -24,9 +22,10 @@ import (
 var version = "0.1.0"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	// serve handles the signals: SIGTERM (-k shutdown), SIGINT
+	// (-k interrupt), SIGHUP (-k reconfigure), SIGUSR1 (-k rotate).
+	privilegeDrop = true
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run is main without the process: it returns the exit status. ctx ends the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -199,8 +200,12 @@ func signalRunning(sf *squidFlags, stdout, stderr io.Writer) int {
 		return 1
 	}
 	b, err := os.ReadFile(cfg.PidFilename)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "cuttle: -k %s: no running copy: %s does not exist\n", sf.command, cfg.PidFilename)
+		return 1
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "cuttle: -k %s: no running copy (%v)\n", sf.command, err)
+		fmt.Fprintf(stderr, "cuttle: -k %s: cannot read %s: %v\n", sf.command, cfg.PidFilename, err)
 		return 1
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
@@ -218,7 +223,11 @@ func signalRunning(sf *squidFlags, stdout, stderr io.Writer) int {
 		"restart":     syscall.SIGTERM,
 	}[sf.command]
 	if err := syscall.Kill(pid, sig); err != nil {
-		fmt.Fprintf(stderr, "cuttle: -k %s: no running copy (pid %d from %s: %v)\n", sf.command, pid, cfg.PidFilename, err)
+		if errors.Is(err, syscall.ESRCH) {
+			fmt.Fprintf(stderr, "cuttle: -k %s: no running copy: %s is stale (no process %d); remove it\n", sf.command, cfg.PidFilename, pid)
+		} else {
+			fmt.Fprintf(stderr, "cuttle: -k %s: cannot signal process %d from %s: %v\n", sf.command, pid, cfg.PidFilename, err)
+		}
 		return 1
 	}
 	return 0

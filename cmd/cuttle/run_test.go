@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -305,4 +306,16 @@ func TestSignalRunning(t *testing.T) {
 	if code := run(t.Context(), []string{"-k", "frobnicate", "-f", conf}, io.Discard, &stderr); code != 2 {
 		t.Errorf("-k frobnicate = %d, want 2", code)
 	}
+}
+
+// sameUser returns the cache_effective_user line that keeps a cuttle
+// binary started by the test as the test's own user (root stays root), so
+// that it can use the test's private directories.
+func sameUser(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "cache_effective_user " + u.Username
 }

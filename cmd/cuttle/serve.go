@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -22,8 +23,13 @@ import (
 	"cuttle/store"
 )
 
-// serve runs cuttle until ctx ends, then shuts down within
-// shutdown_lifetime.
+// serve runs cuttle until ctx ends or a shutdown signal arrives, then
+// stops within shutdown_lifetime. SIGHUP reloads the configuration
+// (reload.go), SIGUSR1 rotates the logs.
+//
+// The order is Squid's: the configuration is checked, the ports are bound
+// and the pid file written while still root, then the process drops to
+// cache_effective_user and opens its logs and cache directories.
 func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Writer) int {
 	start := time.Now()
 	cfg, err := loadConfig(sf, stderr)
@@ -36,14 +42,68 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		printConfigErrors(stderr, err)
 		return 1
 	}
+	p := &process{
+		sf: sf, cf: cf, cfg: cfg,
+		stats:    httpcache.NewStats(nil),
+		conns:    new(httpcache.ConnTable),
+		ports:    make(map[string]*portServer),
+		serveErr: make(chan error, 1),
+		notifier: newNotifier(),
+	}
+
+	// Ports first, while privileged (ports below 1024).
+	lns := make(map[string]net.Listener, len(s.listeners))
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, l := range s.listeners {
+		if _, dup := lns[l.addr]; dup {
+			fmt.Fprintf(stderr, "cuttle: http_port %s: listed twice\n", l.addr)
+			closeAll()
+			return 1
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "cuttle: FATAL: http_port %s: %v\n", l.addr, err)
+			closeAll()
+			return 1
+		}
+		lns[l.addr] = ln
+	}
+	if cfg.PidFilename != "" && cfg.PidFilename != "none" {
+		if err := os.WriteFile(cfg.PidFilename, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Fprintf(stderr, "cuttle: WARNING: pid_filename %s: %v\n", cfg.PidFilename, err)
+		} else {
+			// After dropping privileges the file may no longer be removable
+			// (/run): systemd's PIDFile= cleans it up then.
+			defer os.Remove(cfg.PidFilename)
+		}
+	}
+	if privilegeDrop {
+		dropped, err := dropPrivileges(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "cuttle: FATAL: %v\n", err)
+			closeAll()
+			return 1
+		}
+		p.dropped = dropped
+	}
 
 	cacheLog, closeCacheLog := openCacheLog(cfg.CacheLog, sf.debugLevel > 0, stderr)
 	defer closeCacheLog()
+	p.cacheLog = cacheLog
 	cacheLog.Printf("Starting cuttle/%s with %s", version, sf.configFile)
+	if p.dropped {
+		cacheLog.Printf("Running as user %s (uid %d, gid %d)", cfg.CacheEffectiveUser, os.Getuid(), os.Getgid())
+	}
+	setMemoryLimit(cfg.CacheMem, cacheLog)
 
 	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: cfg.CacheMem, MaxObjectSize: cfg.MaximumObjectSizeInMemory})
 	if err != nil {
 		cacheLog.Printf("FATAL: cache_mem: %v", err)
+		closeAll()
 		return 1
 	}
 	defer mem.Close()
@@ -56,124 +116,117 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		}()
 		disk = dirs
 	}
+	p.store = store.NewTiered(mem, disk)
 
-	logger, filtered, writers, err := openAccessLogs(s, cacheLog.Printf)
+	gen, err := p.newGeneration(s)
 	if err != nil {
 		cacheLog.Printf("FATAL: %v", err)
+		closeAll()
 		return 1
 	}
-	defer logger.Close()
-	for _, fl := range filtered {
-		defer fl.Log.Close()
-	}
-
-	opts := s.handler
-	opts.Store = store.NewTiered(mem, disk)
-	opts.Log = logger
-	opts.FilteredLogs = filtered
-	opts.ErrorLog = cacheLog
-	opts.CDNCacheControl = cf.cdnCacheControl
-	h, err := httpcache.New(opts)
-	if err != nil {
-		cacheLog.Printf("FATAL: %v", err)
-		return 1
-	}
+	defer p.closeWriters()
 
 	if cf.demoOrigin != "" {
 		stopDemo, err := startDemoOrigin(cf.demoOrigin, cacheLog)
 		if err != nil {
 			cacheLog.Printf("FATAL: --demo-origin: %v", err)
+			closeAll()
 			return 1
 		}
 		defer stopDemo()
 	}
-
 	if cf.debugAddr != "" {
 		stopDebug, err := startDebugServer(cf.debugAddr, cacheLog)
 		if err != nil {
 			cacheLog.Printf("FATAL: --debug-addr: %v", err)
+			closeAll()
 			return 1
 		}
 		defer stopDebug()
 	}
 
-	var servers []*http.Server
-	var wg sync.WaitGroup
-	serveErr := make(chan error, len(s.listeners))
+	p.gen.Store(gen)
 	for _, l := range s.listeners {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			cacheLog.Printf("FATAL: http_port %s: %v", l.addr, err)
-			shutdownAll(servers, time.Second)
-			return 1
-		}
-		srv := &http.Server{
-			Handler:           h.Port(l.port),
-			ReadHeaderTimeout: cf.readHeaderTimeout,
-			IdleTimeout:       cf.idleTimeout,
-			ErrorLog:          cacheLog,
-			ConnState:         h.ConnState,
-			ConnContext:       h.ConnContext,
-		}
-		servers = append(servers, srv)
-		cacheLog.Printf("Accepting reverse-proxy HTTP Socket connections at %s", ln.Addr())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				serveErr <- err
-			}
-		}()
+		p.startPort(l.addr, lns[l.addr], gen.ports[l.addr])
 	}
-	if len(servers) == 0 {
+	if len(s.listeners) == 0 {
 		cacheLog.Printf("WARNING: no http_port in %s: nothing to listen on", sf.configFile)
 	}
-	if cfg.PidFilename != "" {
-		if err := os.WriteFile(cfg.PidFilename, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			cacheLog.Printf("WARNING: pid_filename %s: %v", cfg.PidFilename, err)
-		} else {
-			defer os.Remove(cfg.PidFilename)
-		}
-	}
-	cacheLog.Printf("Ready to serve requests (started in %v)", time.Since(start).Round(time.Millisecond))
+	statsCtx, stopStats := context.WithCancel(context.Background())
+	defer stopStats()
+	go p.stats.Run(statsCtx)
+
+	cacheLog.Printf("Ready to serve requests (started in %v)", time.Since(start).Round(100*time.Microsecond))
+	p.notify("READY=1", "STATUS=serving")
 
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 	status := 0
+	lifetime := cfg.ShutdownLifetime
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
-		case err := <-serveErr:
+		case err := <-p.serveErr:
 			cacheLog.Printf("FATAL: %v", err)
 			status = 1
 			break loop
 		case sig := <-sigs:
 			switch sig {
+			case syscall.SIGTERM:
+				// squid -k shutdown: finish what is in flight, within
+				// shutdown_lifetime.
+				break loop
+			case syscall.SIGINT:
+				// squid -k interrupt: stop now, still flushing the logs and
+				// the store's index.
+				lifetime = 0
+				break loop
 			case syscall.SIGUSR1:
-				// squid -k rotate: with logfile_rotate N the logs are
-				// renamed to .0 .. .N-1 as Squid does; with 0 (Debian's
-				// default) they are only reopened, which is what logrotate
-				// expects. Lines are flushed first, never lost or torn.
-				for _, w := range writers {
-					if err := w.Rotate(cfg.LogfileRotate); err != nil {
-						cacheLog.Printf("ERROR: rotate: %v", err)
-					}
-				}
-				rotateCacheLog(cfg.CacheLog, cfg.LogfileRotate)
-				cacheLog.Printf("Log files rotated (logfile_rotate %d)", cfg.LogfileRotate)
+				p.rotate()
 			case syscall.SIGHUP:
-				cacheLog.Printf("WARNING: -k reconfigure is not supported yet; restart cuttle to apply a changed config")
+				p.reload()
 			}
 		}
 	}
-	cacheLog.Printf("Preparing for shutdown after %s", cfg.ShutdownLifetime)
-	shutdownAll(servers, cfg.ShutdownLifetime)
-	wg.Wait()
+	p.mu.Lock()
+	if p.cfg.ShutdownLifetime != cfg.ShutdownLifetime && lifetime != 0 {
+		lifetime = p.cfg.ShutdownLifetime
+	}
+	p.mu.Unlock()
+	p.notify("STOPPING=1")
+	cacheLog.Printf("Preparing for shutdown after %s", lifetime)
+	p.shutdown(lifetime)
 	cacheLog.Printf("cuttle/%s: Exiting normally.", version)
 	return status
+}
+
+// privilegeDrop lets serve switch to cache_effective_user when started as
+// root. main sets it; tests that call run in their own process leave it
+// off, and test the drop through the binary.
+var privilegeDrop bool
+
+// memLimitOverhead is what cuttle declares it needs beside cache_mem:
+// the Go runtime, connection buffers, the disk index and objects in
+// flight. With cache_mem it sets the Go runtime's soft memory limit
+// (GOMEMLIMIT), unless the environment sets one.
+const memLimitOverhead = 64 << 20
+
+// setMemoryLimit sets the Go memory limit from cache_mem unless GOMEMLIMIT
+// is set: cache_mem, an eighth more for the memory tier's bookkeeping,
+// and memLimitOverhead.
+func setMemoryLimit(cacheMem int64, cacheLog *log.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if cacheMem <= 0 {
+		cacheMem = store.DefaultMemoryMaxBytes
+	}
+	limit := cacheMem + cacheMem/8 + memLimitOverhead
+	debug.SetMemoryLimit(limit)
+	cacheLog.Printf("Memory limit %d MB (cache_mem %d MB + overhead; set GOMEMLIMIT to change)", limit>>20, cacheMem>>20)
 }
 
 // shutdownAll stops the servers gracefully: listeners close at once, and
@@ -269,41 +322,33 @@ func rotateCacheLog(path string, n int) {
 	}
 }
 
-// openAccessLogs opens the access_log files: the lines without an acl
-// list share one Logger; each line with one gets its own, written only
-// for the transactions its acls match.
+// openAccessLogs builds the access loggers of s, getting each file from
+// open (which may return one already open): the lines without an acl list
+// share one Logger; each line with one gets its own, written only for the
+// transactions its acls match.
 //
 // A syslog: destination that cannot be reached is reported through warn
 // and left out, as syslog(3) in Squid would drop the lines.
-func openAccessLogs(s *setup, warn func(string, ...any)) (*accesslog.Logger, []httpcache.FilteredLog, []*accesslog.Writer, error) {
+func openAccessLogs(s *setup, open func(squidconf.AccessLog) (*accesslog.Writer, error), warn func(string, ...any)) (*accesslog.Logger, []httpcache.FilteredLog, error) {
 	fopts := accesslog.FormatOptions{StripQueryTerms: s.cfg.StripQueryTerms}
 	var outputs []accesslog.Output
 	var filtered []httpcache.FilteredLog
-	var writers []*accesslog.Writer
-	fail := func(err error) (*accesslog.Logger, []httpcache.FilteredLog, []*accesslog.Writer, error) {
-		for _, w := range writers {
-			w.Close()
-		}
-		return nil, nil, nil, err
-	}
 	for i, al := range s.cfg.AccessLogs {
 		if al.Module != "stdio" && al.Module != "daemon" && al.Module != "syslog" {
 			continue
 		}
 		format, err := logFormat(s, al.Format, fopts)
 		if err != nil {
-			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
+			return nil, nil, fmt.Errorf("%s: access_log: %w", al.Pos, err)
 		}
-		var w *accesslog.Writer
-		if al.Module == "syslog" {
-			if w, err = accesslog.OpenSyslog(al.Path); err != nil {
+		w, err := open(al)
+		if err != nil {
+			if al.Module == "syslog" {
 				warn("%s: access_log: %v; nothing is logged there", al.Pos, err)
 				continue
 			}
-		} else if w, err = accesslog.OpenFile(al.Path); err != nil {
-			return fail(fmt.Errorf("%s: access_log: %w", al.Pos, err))
+			return nil, nil, fmt.Errorf("%s: access_log: %w", al.Pos, err)
 		}
-		writers = append(writers, w)
 		out := accesslog.Output{W: w, Format: format}
 		if i < len(s.logTerms) && len(s.logTerms[i]) > 0 {
 			filtered = append(filtered, httpcache.FilteredLog{Log: accesslog.New(out), Terms: s.logTerms[i]})
@@ -311,7 +356,7 @@ func openAccessLogs(s *setup, warn func(string, ...any)) (*accesslog.Logger, []h
 		}
 		outputs = append(outputs, out)
 	}
-	return accesslog.New(outputs...), filtered, writers, nil
+	return accesslog.New(outputs...), filtered, nil
 }
 
 // logFormat finds a built-in or logformat-defined format by name.
