@@ -32,6 +32,12 @@ import (
 // cache_effective_user and opens its logs and cache directories.
 func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Writer) int {
 	start := time.Now()
+	// Signals are caught from the start and handled once serving: a
+	// SIGTERM right after READY=1, or a SIGHUP during a slow start, must
+	// not take the default action (exit).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	cfg, err := loadConfig(sf, stderr)
 	if err != nil {
 		printConfigErrors(stderr, err)
@@ -158,10 +164,6 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 
 	cacheLog.Printf("Ready to serve requests (started in %v)", time.Since(start).Round(100*time.Microsecond))
 	p.notify("READY=1", "STATUS=serving")
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
 	status := 0
 	lifetime := cfg.ShutdownLifetime
 loop:
