@@ -233,12 +233,20 @@ func signalRunning(sf *squidFlags, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// createDirs is -z: create each cache_dir's directory and exit.
+// createDirs is -z: create each cache_dir's directory and exit. Started
+// as root it first becomes cache_effective_user, as Squid does, so that
+// the directories belong to the user that will write them.
 func createDirs(sf *squidFlags, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(sf, stderr)
 	if err != nil {
 		printConfigErrors(stderr, err)
 		return 1
+	}
+	if privilegeDrop {
+		if _, err := dropPrivileges(cfg); err != nil {
+			fmt.Fprintf(stderr, "cuttle: FATAL: %v\n", err)
+			return 1
+		}
 	}
 	status := 0
 	for i, o := range diskOptions(cfg, stderr, nil) {
