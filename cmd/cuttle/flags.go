@@ -32,6 +32,7 @@ type cuttleFlags struct {
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	debugAddr         string
+	metricsAddr       string
 	parseFormat       string // text or json
 	cdnCacheControl   bool
 }
@@ -72,6 +73,7 @@ func newCuttleFlagSet(cf *cuttleFlags) *flag.FlagSet {
 	fs.StringVar(&cf.parseFormat, "parse-format", "text", "how -k parse reports: text (FILE:LINE: error|warning|notice: message lines on stderr) or json "+
 		"(one object on stdout: {file, errors, warnings, notices, findings: [{file, line, severity, directive, message, included_from: [{file, line}]}]})")
 	fs.BoolVar(&cf.cdnCacheControl, "cdn-cache-control", false, "obey the CDN-Cache-Control response field (RFC 9213) before Cache-Control and Expires")
+	fs.StringVar(&cf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default; e.g. 127.0.0.1:9301)")
 	fs.StringVar(&cf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this address (off by default; keep it on loopback)")
 	return fs
 }

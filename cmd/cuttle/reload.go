@@ -32,9 +32,10 @@ type process struct {
 
 	// Shared by every generation, so that a reload keeps the cache's
 	// contents, the counters and the connection records.
-	store store.Store
-	stats *httpcache.Stats
-	conns *httpcache.ConnTable
+	store     store.Store
+	storeInfo func() []httpcache.TierInfo // nil until the tiers are open
+	stats     *httpcache.Stats
+	conns     *httpcache.ConnTable
 
 	gen atomic.Pointer[generation] // the current one
 
@@ -126,6 +127,7 @@ func (p *process) newGeneration(s *setup) (*generation, error) {
 	opts := s.handler
 	opts.Store = p.store
 	opts.Stats = p.stats
+	opts.StoreInfo = p.storeInfo
 	opts.Conns = p.conns
 	opts.Log = logger
 	opts.FilteredLogs = filtered

@@ -150,6 +150,15 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		}
 		defer stopDebug()
 	}
+	if cf.metricsAddr != "" {
+		stopMetrics, err := startMetricsServer(cf.metricsAddr, httpcache.MetricsHandler(p.stats, p.storeInfo, p.conns), cacheLog.Printf)
+		if err != nil {
+			cacheLog.Printf("FATAL: --metrics-addr: %v", err)
+			closeAll()
+			return 1
+		}
+		defer stopMetrics()
+	}
 
 	p.gen.Store(gen)
 	for _, l := range s.listeners {
