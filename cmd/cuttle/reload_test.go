@@ -187,7 +187,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	writeConf("gen0.test", false, false)
 
 	ns := newNotifySocket(t, dir)
-	proc := startBinary(t, bin, []string{"NOTIFY_SOCKET=" + ns.path}, "--foreground", "-sYC", "-f", conf)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	proc := startBinary(t, bin, []string{"NOTIFY_SOCKET=" + ns.path, "CUTTLE_METRICS_ADDR=" + metricsAddr}, "--foreground", "-sYC", "-f", conf)
 	ns.expect(t, "READY=1")
 
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -325,6 +326,18 @@ func TestReloadUnderLoad(t *testing.T) {
 
 	if code, out := kCommand(t, bin, conf, "check"); code != 0 {
 		t.Errorf("-k check on a running cuttle: %d %s", code, out)
+	}
+	// The metrics count the reloads and their outcome, and every request.
+	res, err := client.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`cuttle_reloads_total{outcome="ok"} 4`, `cuttle_reloads_total{outcome="failed"} 1`} {
+		if !strings.Contains(string(metrics), want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
 	}
 	if code, out := kCommand(t, bin, conf, "shutdown"); code != 0 {
 		t.Fatalf("-k shutdown: %d %s", code, out)
