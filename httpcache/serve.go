@@ -44,7 +44,7 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		h.serveError(cw, tx, http.StatusNotImplemented, "ERR_UNSUP_REQ")
 		return
 	}
-	u, err := tx.port.siteURL(req)
+	u, err := h.requestURL(tx) // the site's URL, or the cache manager's (mgr.go)
 	if err != nil {
 		tx.url, tx.result = "error:invalid-request", "NONE_NONE"
 		h.serveError(cw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
@@ -57,6 +57,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	if !allowed(h.opts.Access, tx) {
 		tx.result = "TCP_DENIED"
 		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		return
+	}
+	if h.serveManager(cw, tx) {
 		return
 	}
 	if req.Method == "PURGE" {
