@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -227,6 +228,10 @@ func TestMemoryKeyCollision(t *testing.T) {
 			for err := range errc {
 				t.Error(err)
 			}
+			m.Wait()
+			if n, _ := liveCost(m); m.Len() != n {
+				t.Errorf("Len() = %d, want %d (the objects kept)", m.Len(), n)
+			}
 		})
 	}
 }
@@ -307,6 +312,9 @@ func TestMemoryBudget(t *testing.T) {
 			if got := m.Bytes(); got != live {
 				t.Errorf("Bytes() = %d, want %d (the %d objects kept)", got, live, n)
 			}
+			if got := m.Len(); got != n {
+				t.Errorf("Len() = %d, want %d (the objects kept)", got, n)
+			}
 			if n == 0 {
 				t.Errorf("objects kept = 0, want some")
 			}
@@ -379,6 +387,111 @@ func TestMemoryGetAllocs(t *testing.T) {
 		})
 		if got > tt.want {
 			t.Errorf("allocations per Get(%q) = %v, want <= %v", tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestMemoryLen(t *testing.T) {
+	t.Parallel()
+	type op struct {
+		del  bool
+		key  string
+		body string
+		size int64 // Meta.Size; -1 for unknown
+	}
+	put := func(key string) op { return op{key: key, body: "body of " + key, size: -1} }
+	tests := []struct {
+		name     string
+		maxBytes int64
+		ops      []op
+		want     int
+	}{
+		{"empty", 1 << 20, nil, 0},
+		{"puts", 1 << 20, []op{put("a"), put("b"), put("c")}, 3},
+		{"overwrites", 1 << 20, []op{put("a"), put("a"), put("b"), put("a")}, 2},
+		{"delete", 1 << 20, []op{put("a"), put("b"), {del: true, key: "a"}}, 1},
+		{"delete missing", 1 << 20, []op{put("a"), {del: true, key: "x"}}, 1},
+		{"delete then put", 1 << 20, []op{put("a"), {del: true, key: "a"}, put("a")}, 1},
+		{"failed put removes", 1 << 20, []op{put("a"), {key: "a", body: "abc", size: 4}}, 0},
+		{"too large", 1 << 20, []op{put("a"), {key: "a", body: strings.Repeat("x", 1<<20+1), size: -1}}, 0},
+		// 900 bytes of body plus EntryOverhead exceed the 1,000-byte
+		// budget: ristretto's policy declines the object.
+		{"declined", 1000, []op{{key: "a", body: strings.Repeat("x", 900), size: 900}}, 0},
+		// Each object costs more than half the budget: each Put evicts
+		// the object before it.
+		{"evicted", 1000, []op{
+			{key: "a", body: strings.Repeat("x", 200), size: 200},
+			{key: "b", body: strings.Repeat("x", 200), size: 200},
+			{key: "c", body: strings.Repeat("x", 200), size: 200},
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := newTestMemory(t, MemoryOptions{MaxBytes: tt.maxBytes})
+			ctx := t.Context()
+			for _, o := range tt.ops {
+				if o.del {
+					m.Delete(ctx, o.key) //nolint:errcheck // never fails
+					continue
+				}
+				m.Put(ctx, o.key, Meta{Size: o.size}, strings.NewReader(o.body)) //nolint:errcheck // some fail on purpose
+			}
+			m.Wait()
+			if got := m.Len(); got != tt.want {
+				t.Errorf("Len() = %d, want %d", got, tt.want)
+			}
+			if n, _ := liveCost(m); n != tt.want {
+				t.Errorf("objects kept = %d, want %d", n, tt.want)
+			}
+			m.Close()
+			if got := m.Len(); got != 0 {
+				t.Errorf("Len() after Close = %d, want 0", got)
+			}
+		})
+	}
+}
+
+func TestNumCounters(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		maxBytes int64
+		want     int64
+	}{
+		{1, minCounters},
+		{256 << 10, minCounters},
+		{1 << 20, 2_560},
+		{8 << 20, 20_480},
+		{64 << 20, 163_840},
+		{100 << 20, 256_000},
+		{256 << 20, maxCounters},
+		{1 << 30, maxCounters},
+		{1 << 40, maxCounters},
+	}
+	for _, tt := range tests {
+		if got := numCounters(tt.maxBytes); got != tt.want {
+			t.Errorf("numCounters(%d) = %d, want %d", tt.maxBytes, got, tt.want)
+		}
+	}
+}
+
+// TestNewMemoryFixedCost checks that what NewMemory allocates before any
+// object is stored does not grow with the byte budget beyond the capped
+// admission counters. It cannot be parallel: it reads the global
+// allocation counter.
+func TestNewMemoryFixedCost(t *testing.T) {
+	const limit = 2 << 20 // 1 MiB of counters, 256 KiB of Set buffer, maps
+	for _, maxBytes := range []int64{256 << 20, 1 << 30, 16 << 30} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		m, err := NewMemory(MemoryOptions{MaxBytes: maxBytes})
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("NewMemory(MaxBytes %d) = %v, want nil", maxBytes, err)
+		}
+		m.Close()
+		if got := after.TotalAlloc - before.TotalAlloc; got > limit {
+			t.Errorf("NewMemory(MaxBytes %d) allocated %d bytes, want <= %d", maxBytes, got, limit)
 		}
 	}
 }
