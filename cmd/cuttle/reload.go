@@ -174,7 +174,9 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 	p.ports[key] = ps
 	p.cacheLog.Printf("Accepting reverse-proxy HTTP Socket connections at %s", addr)
 	p.serving.Go(func() {
-		if err := ps.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// squidclient's "GET cache_object://host/page" request line is
+		// refused by net/http unless the listener rewrites it.
+		if err := ps.srv.Serve(httpcache.CacheObjectListener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			select {
 			case p.serveErr <- err:
 			default:

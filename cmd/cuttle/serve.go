@@ -114,7 +114,8 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	defer mem.Close()
 	var disk store.Store
-	if dirs := openDisks(cfg, cacheLog); dirs != nil {
+	dirs, byIndex := openDisks(cfg, cacheLog)
+	if dirs != nil {
 		defer func() {
 			if err := dirs.Close(); err != nil {
 				cacheLog.Printf("cache_dir: %v", err)
@@ -123,6 +124,7 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		disk = dirs
 	}
 	p.store = store.NewTiered(mem, disk)
+	p.storeInfo = storeInfo(mem, byIndex, cfg)
 
 	gen, err := p.newGeneration(s)
 	if err != nil {
@@ -386,8 +388,11 @@ func logFormat(s *setup, name string, fopts accesslog.FormatOptions) (accesslog.
 // openDisks opens the cache_dir lines as disk tiers; their indexes load
 // in the background. A directory that cannot be used (Squid's own store in
 // it, no permission) is reported and left out: cuttle serves without it.
-func openDisks(cfg *squidconf.Config, cacheLog *log.Logger) *store.Disks {
+// It returns the tier over the disks that opened (nil if none) and each
+// cache_dir line's Disk by index (nil where it did not open).
+func openDisks(cfg *squidconf.Config, cacheLog *log.Logger) (*store.Disks, []*store.Disk) {
 	var dirs []*store.Disk
+	byIndex := make([]*store.Disk, len(cfg.CacheDirs))
 	for i, o := range diskOptions(cfg, cacheLog.Writer(), cacheLog.Printf) {
 		d, err := store.OpenDisk(o)
 		if err != nil {
@@ -395,9 +400,10 @@ func openDisks(cfg *squidconf.Config, cacheLog *log.Logger) *store.Disks {
 			continue
 		}
 		dirs = append(dirs, d)
+		byIndex[i] = d
 	}
 	if len(dirs) == 0 {
-		return nil
+		return nil, byIndex
 	}
-	return store.NewDisks(dirs...)
+	return store.NewDisks(dirs...), byIndex
 }

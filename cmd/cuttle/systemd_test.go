@@ -168,6 +168,24 @@ logfile_rotate 0
 	}
 	get()
 
+	// The cache manager, as monitoring scripts read it: squidclient
+	// against the accel port (http_access allow localhost covers it).
+	sc, err := exec.LookPath("squidclient")
+	if err != nil {
+		t.Fatalf("squidclient: %v (apt-get install squidclient)", err)
+	}
+	for _, c := range []struct{ page, want string }{
+		{"counters", "client_http.requests = 3\n"}, // the three GETs above
+		{"info", "Squid Object Cache: Version cuttle/"},
+		{"storedir", cacheDir},
+	} {
+		page, want := c.page, c.want
+		out, err := exec.Command(sc, "-h", "127.0.0.1", "-p", strconv.Itoa(proxyPort), "mgr:"+page).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("squidclient mgr:%s: %v; want %q in:\n%s", page, err, want, out)
+		}
+	}
+
 	// systemctl stop with KillMode=mixed: SIGTERM to the main process.
 	proc.cmd.Process.Signal(syscall.SIGTERM)
 	ns.expect(t, "STOPPING=1")
