@@ -7,8 +7,12 @@ import (
 
 // hopHeaders are the hop-by-hop fields removed in both directions
 // (RFC 9110, Section 7.6.1), plus the obsolete ones proxies still see.
+// HTTP2-Settings belongs to an h2c upgrade, which is hop-by-hop by
+// definition (RFC 7540, Section 3.2.1) and never forwarded, even when a
+// client fails to name it in Connection.
 var hopHeaders = [...]string{
 	"Connection",
+	"Http2-Settings",
 	"Proxy-Connection",
 	"Keep-Alive",
 	"Proxy-Authenticate",

@@ -37,9 +37,13 @@ func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	req := tx.req
-	if req.Method == http.MethodConnect {
+	if req.Method == http.MethodConnect || req.Method == "PRI" {
 		// An accelerator never opens tunnels (Squid answers CONNECT on an
-		// accel port through its error path too).
+		// accel port through its error path too). PRI is the HTTP/2
+		// connection preface (RFC 9113, Section 3.4), never a request:
+		// net/http hands "PRI * HTTP/2.0" sent in clear (h2c with prior
+		// knowledge) to the handler with the rest of the connection as
+		// its body, which must not reach the origin.
 		tx.url, tx.result = "error:unsupported-request", "NONE_NONE"
 		h.serveError(cw, tx, http.StatusNotImplemented, "ERR_UNSUP_REQ")
 		return

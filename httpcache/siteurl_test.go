@@ -60,6 +60,7 @@ func TestRemoveHopByHop(t *testing.T) {
 		"Keep-Alive":        {"timeout=5"},
 		"Transfer-Encoding": {"chunked"},
 		"Upgrade":           {"h2c"},
+		"Http2-Settings":    {"AAMAAABkAAQCAAAAAAIAAAAA"}, // not named in Connection
 		"Te":                {"trailers"},
 		"Content-Type":      {"text/plain"},
 	}

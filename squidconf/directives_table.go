@@ -208,7 +208,7 @@ var knownDirectives = map[string]directiveInfo{
 	"httpd_accel_no_pmtu_disc":                  {status: statusObsolete, note: "use the disable-pmtu-discovery= option of http_port"},
 	"httpd_accel_surrogate_id":                  {status: statusUnsupported, note: noteSurrogate},
 	"httpd_suppress_version_string":             {status: statusParsed, note: "cuttle's version always shows in Via and on error pages"},
-	"https_port":                                {status: statusParsed, note: "cuttle opens no TLS ports yet"},
+	"https_port":                                {status: statusPartial, note: "served like http_port over Go's TLS, with HTTP/2 by ALPN: tls-cert=/cert= (several chosen by SNI) with tls-key=/key=, tls-min-version=, the version and NO_TICKET words of options=, the cipher= suites Go implements and tls-clientca= client certificates apply; TLS 1.0 and 1.1 need tls-min-version=; tls-dh=, CRLs and OpenSSL bug workarounds are reported and not applied"},
 	"icap_206_enable":                           {status: statusUnsupported, check: checkOnOff, note: noteAdaptation},
 	"icap_access":                               {status: statusUnsupported, note: noteAdaptation},
 	"icap_class":                                {status: statusUnsupported, note: noteAdaptation},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,10 +27,11 @@ type setup struct {
 	logTerms [][]httpcache.Term
 }
 
-// listener is one http_port to open.
+// listener is one http_port or https_port to open.
 type listener struct {
 	addr string
 	port httpcache.Port
+	tls  *tls.Config // nil for an http_port (tlsport.go)
 }
 
 // diskOptions turns the cache_dir lines into disk tier options. Every
@@ -112,6 +114,8 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 			ListenPort:  n,
 		}})
 	}
+
+	s.listeners, errs = appendHTTPSListeners(s.listeners, cfg, w, errs)
 
 	for _, cp := range cfg.CachePeers {
 		if !cp.OriginServer || cp.Type != "parent" {

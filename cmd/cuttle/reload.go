@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -41,7 +42,7 @@ type process struct {
 
 	mu       sync.Mutex // serialises reload, rotate and shutdown; guards the fields below
 	cfg      *squidconf.Config
-	ports    map[string]*portServer       // by http_port address
+	ports    map[string]*portServer       // by http_port and https_port address
 	writers  map[string]*accesslog.Writer // open access_log files, by module and path
 	retiring sync.WaitGroup               // old generations draining
 	serving  sync.WaitGroup               // the Serve goroutines
@@ -51,7 +52,8 @@ type process struct {
 // generation is one configuration's handler and log outputs.
 type generation struct {
 	handler  *httpcache.Handler
-	ports    map[string]http.Handler // by http_port address
+	ports    map[string]http.Handler // by http_port and https_port address
+	tls      map[string]*tls.Config  // by https_port address
 	writers  map[string]*accesslog.Writer
 	inflight atomic.Int64 // requests being served by this generation
 }
@@ -69,6 +71,7 @@ type portServer struct {
 type portHandler struct {
 	gen *generation
 	h   http.Handler
+	tls *tls.Config // for new connections; nil on an http_port
 }
 
 // ServeHTTP serves a request with the generation current when it
@@ -94,7 +97,7 @@ func writerKey(al squidconf.AccessLog) string { return al.Module + ":" + al.Path
 // reusing the access_log files already open under the same name. On error
 // nothing it opened stays open.
 func (p *process) newGeneration(s *setup) (*generation, error) {
-	g := &generation{ports: make(map[string]http.Handler), writers: make(map[string]*accesslog.Writer)}
+	g := &generation{ports: make(map[string]http.Handler), tls: make(map[string]*tls.Config), writers: make(map[string]*accesslog.Writer)}
 	var opened []*accesslog.Writer
 	open := func(al squidconf.AccessLog) (*accesslog.Writer, error) {
 		key := writerKey(al)
@@ -143,6 +146,9 @@ func (p *process) newGeneration(s *setup) (*generation, error) {
 	g.handler = h
 	for _, l := range s.listeners {
 		g.ports[l.addr] = h.Port(l.port)
+		if l.tls != nil {
+			g.tls[l.addr] = l.tls
+		}
 	}
 	if p.writers == nil {
 		p.writers = make(map[string]*accesslog.Writer)
@@ -153,12 +159,18 @@ func (p *process) newGeneration(s *setup) (*generation, error) {
 	return g, nil
 }
 
-// startPort serves ln, opened for the http_port address key, with h of
-// the current generation.
+// startPort serves ln, opened for the http_port or https_port address
+// key, with h of the current generation.
 func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 	addr := ln.Addr().String()
 	ps := &portServer{addr: key}
-	ps.cur.Store(&portHandler{gen: p.gen.Load(), h: h})
+	gen := p.gen.Load()
+	ps.cur.Store(&portHandler{gen: gen, h: h, tls: gen.tls[key]})
+	// squidclient's "GET cache_object://host/page" request line is
+	// refused by net/http unless the connection rewrites it; on an
+	// https_port the check sees a TLS handshake and passes it on, and the
+	// server still gets the *tls.Conn it needs for ALPN (HTTP/2).
+	ln = &tlsListener{Listener: httpcache.CacheObjectListener(ln), config: func() *tls.Config { return ps.cur.Load().tls }}
 	ps.srv = &http.Server{
 		Handler:           ps,
 		ReadHeaderTimeout: p.cf.readHeaderTimeout,
@@ -172,11 +184,13 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 		},
 	}
 	p.ports[key] = ps
-	p.cacheLog.Printf("Accepting reverse-proxy HTTP Socket connections at %s", addr)
+	kind := "HTTP"
+	if gen.tls[key] != nil {
+		kind = "HTTPS"
+	}
+	p.cacheLog.Printf("Accepting reverse-proxy %s Socket connections at %s", kind, addr)
 	p.serving.Go(func() {
-		// squidclient's "GET cache_object://host/page" request line is
-		// refused by net/http unless the listener rewrites it.
-		if err := ps.srv.Serve(httpcache.CacheObjectListener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := ps.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			select {
 			case p.serveErr <- err:
 			default:
@@ -241,7 +255,7 @@ func (p *process) reloadLocked() error {
 	for _, l := range s.listeners {
 		if want[l.addr] {
 			closeFresh()
-			return fmt.Errorf("http_port %s: listed twice", l.addr)
+			return fmt.Errorf("%s %s: listed twice", l.directive(), l.addr)
 		}
 		want[l.addr] = true
 		if p.ports[l.addr] != nil {
@@ -251,9 +265,9 @@ func (p *process) reloadLocked() error {
 		if err != nil {
 			closeFresh()
 			if p.dropped {
-				return fmt.Errorf("http_port %s: %w (cuttle runs as %s now; a new privileged port needs a restart)", l.addr, err, p.cfg.CacheEffectiveUser)
+				return fmt.Errorf("%s %s: %w (cuttle runs as %s now; a new privileged port needs a restart)", l.directive(), l.addr, err, p.cfg.CacheEffectiveUser)
 			}
-			return fmt.Errorf("http_port %s: %w", l.addr, err)
+			return fmt.Errorf("%s %s: %w", l.directive(), l.addr, err)
 		}
 		fresh[l.addr] = ln
 	}
@@ -268,7 +282,7 @@ func (p *process) reloadLocked() error {
 	old := p.gen.Swap(gen)
 	for addr, ps := range p.ports {
 		if h, ok := gen.ports[addr]; ok {
-			ps.cur.Store(&portHandler{gen: gen, h: h})
+			ps.cur.Store(&portHandler{gen: gen, h: h, tls: gen.tls[addr]})
 		}
 	}
 	for addr, ln := range fresh {

@@ -66,13 +66,13 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	for _, l := range s.listeners {
 		if _, dup := lns[l.addr]; dup {
-			fmt.Fprintf(stderr, "cuttle: http_port %s: listed twice\n", l.addr)
+			fmt.Fprintf(stderr, "cuttle: %s %s: listed twice\n", l.directive(), l.addr)
 			closeAll()
 			return 1
 		}
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
-			fmt.Fprintf(stderr, "cuttle: FATAL: http_port %s: %v\n", l.addr, err)
+			fmt.Fprintf(stderr, "cuttle: FATAL: %s %s: %v\n", l.directive(), l.addr, err)
 			closeAll()
 			return 1
 		}
