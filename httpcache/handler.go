@@ -102,6 +102,10 @@ type Options struct {
 	// pool, network and client (see NewDelayPools); nil limits nothing.
 	DelayPools *DelayPools
 
+	// RateLimit is cuttle's request-rate limit per client (see
+	// NewRateLimiter); nil limits nothing.
+	RateLimit *RateLimiter
+
 	// StoreInfo describes the store's tiers for the cache manager; nil
 	// reports none.
 	StoreInfo func() []TierInfo
