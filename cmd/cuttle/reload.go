@@ -36,6 +36,8 @@ type process struct {
 	storeInfo func() []httpcache.TierInfo // nil until the tiers are open
 	stats     *httpcache.Stats
 	conns     *httpcache.ConnTable
+	connLimit *httpcache.ConnLimit   // client_ip_max_connections
+	rateLimit *httpcache.RateLimiter // --rate-limit; nil when off
 
 	gen atomic.Pointer[generation] // the current one
 
@@ -133,6 +135,7 @@ func (p *process) newGeneration(s *setup) (*generation, error) {
 	opts.FilteredLogs = filtered
 	opts.ErrorLog = p.cacheLog
 	opts.CDNCacheControl = p.cf.cdnCacheControl
+	opts.RateLimit = p.rateLimit
 	h, err := httpcache.New(opts)
 	if err != nil {
 		for _, w := range opened {
@@ -172,6 +175,7 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 		},
 	}
 	p.ports[key] = ps
+	ln = p.connLimit.Listener(ln) // client_ip_max_connections
 	p.cacheLog.Printf("Accepting reverse-proxy HTTP Socket connections at %s", addr)
 	p.serving.Go(func() {
 		if err := ps.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -282,6 +286,7 @@ func (p *process) reloadLocked() error {
 	}
 	oldCfg := p.cfg
 	p.cfg = cfg
+	p.connLimit.SetMax(cfg.ClientIPMaxConnections)
 	p.retiring.Go(func() { p.retire(old, gone, oldCfg.ShutdownLifetime) })
 	return nil
 }

@@ -123,6 +123,10 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		disk = dirs
 	}
 	p.store = store.NewTiered(mem, disk)
+	p.connLimit = httpcache.NewConnLimit(cfg.ClientIPMaxConnections, cacheLog.Printf, nil)
+	if cf.rateLimit > 0 {
+		p.rateLimit = httpcache.NewRateLimiter(cf.rateLimit, cf.rateBurst, 0, nil)
+	}
 
 	gen, err := p.newGeneration(s)
 	if err != nil {
