@@ -92,6 +92,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		return
 	}
 	defer res.Body.Close()
+	res.Body = h.delayBody(tx, res.Body) // squid.conf delay_pools
 	responseTime := h.now()
 	tx.peerStatus = res.StatusCode
 	tx.peerDone = responseTime // moved to the body's end by copyBody's caller

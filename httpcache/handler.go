@@ -98,6 +98,14 @@ type Options struct {
 	// one ConnTable serves every configuration of a process.
 	Conns *ConnTable
 
+	// DelayPools are squid.conf delay_pools: the bandwidth of misses per
+	// pool, network and client (see NewDelayPools); nil limits nothing.
+	DelayPools *DelayPools
+
+	// RateLimit is cuttle's request-rate limit per client (see
+	// NewRateLimiter); nil limits nothing.
+	RateLimit *RateLimiter
+
 	// StoreInfo describes the store's tiers for the cache manager; nil
 	// reports none.
 	StoreInfo func() []TierInfo

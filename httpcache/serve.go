@@ -58,6 +58,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	tx.key = tx.url
 	tx.lookup = tx.port.lookupNone
 
+	if h.rateLimited(cw, tx) {
+		return
+	}
 	if !allowed(h.opts.Access, tx) {
 		tx.result = "TCP_DENIED"
 		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")

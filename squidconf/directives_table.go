@@ -13,7 +13,7 @@ const (
 	noteAdaptation = "cuttle has no ICAP or eCAP client, so messages are never adapted"
 	noteAuth       = "cuttle does not authenticate clients, and proxy_auth ACLs never match"
 	noteBump       = "it serves SSL bumping of forward-proxy TLS; an accelerator terminates TLS on https_port"
-	noteDelay      = "cuttle does not limit bandwidth"
+	noteDelay      = "request bodies are not slowed down; cuttle applies delay_pools, which limit replies"
 	noteDigest     = "Cache Digests are exchanged between sibling caches"
 	noteDiskTier   = "cuttle's disk store keeps its own index and selects directories by key hash (see cache_dir)"
 	noteErrorPages = "cuttle's error pages are built in, in English"
@@ -107,7 +107,7 @@ var knownDirectives = map[string]directiveInfo{
 	"client_delay_pools":                        {status: statusUnsupported, note: noteDelay},
 	"client_dst_passthru":                       {status: statusIgnored, check: checkOnOff, note: noteIntercept},
 	"client_idle_pconn_timeout":                 {status: statusParsed, note: "set cuttle's --idle-timeout flag instead (default 2 minutes)"},
-	"client_ip_max_connections":                 {status: statusParsed, note: "connections per client address are not limited"},
+	"client_ip_max_connections":                 {status: statusApplied, note: "more concurrent connections from one address are closed at accept, logged to cache_log once a minute"},
 	"client_lifetime":                           {status: statusParsed, note: "client connections have no maximum lifetime"},
 	"client_netmask":                            {status: statusUnsupported, note: "client addresses are logged in full"},
 	"client_persistent_connections":             {status: statusUnsupported, check: checkOnOff, note: "client connections are always kept open when HTTP allows"},
@@ -124,12 +124,12 @@ var knownDirectives = map[string]directiveInfo{
 	"cpu_affinity_map":                          {status: statusNotNeeded, note: noteSMP},
 	"dead_peer_timeout":                         {status: statusIgnored, check: checkTime, note: noteICP},
 	"debug_options":                             {status: statusParsed, note: "cuttle has no debug sections; -d copies cache.log to stderr"},
-	"delay_access":                              {status: statusParsed, note: noteDelay},
-	"delay_class":                               {status: statusParsed, note: noteDelay},
-	"delay_initial_bucket_level":                {status: statusParsed, note: noteDelay},
-	"delay_parameters":                          {status: statusParsed, note: noteDelay},
+	"delay_access":                              {status: statusApplied, note: "the first pool whose rules allow a request takes it, as in Squid"},
+	"delay_class":                               {status: statusApplied, note: "classes 1, 2 and 3 (IPv6 clients: aggregate bucket only, as in Squid); a request taken by a class 4 or 5 pool is not limited, with a warning"},
+	"delay_initial_bucket_level":                {status: statusApplied, note: "how full each bucket starts"},
+	"delay_parameters":                          {status: statusApplied, note: "restore/max per bucket, refilled continuously; -1/-1 is no limit"},
 	"delay_pool_uses_indirect_client":           {status: statusUnsupported, check: checkOnOff, note: noteIndirect},
-	"delay_pools":                               {status: statusParsed, note: noteDelay},
+	"delay_pools":                               {status: statusApplied, note: "limit the bandwidth of misses; hits are not delayed, as in Squid"},
 	"deny_info":                                 {status: statusParsed, note: "denied requests get cuttle's 403 page; custom pages and redirects are not supported"},
 	"detect_broken_pconn":                       {status: statusNotNeeded, check: checkOnOff, note: "Go's HTTP client decides when an origin connection can be reused"},
 	"digest_bits_per_entry":                     {status: statusIgnored, note: noteDigest},
@@ -360,8 +360,8 @@ var knownDirectives = map[string]directiveInfo{
 	"request_header_replace":                    {status: statusParsed, note: "request headers are not replaced"},
 	"request_start_timeout":                     {status: statusUnsupported, check: checkTime, note: "set cuttle's --read-header-timeout flag instead"},
 	"request_timeout":                           {status: statusParsed, note: "set cuttle's --read-header-timeout flag instead"},
-	"response_delay_pool":                       {status: statusUnsupported, note: noteDelay},
-	"response_delay_pool_access":                {status: statusUnsupported, check: checkKeyedAccess, note: noteDelay},
+	"response_delay_pool":                       {status: statusUnsupported, note: "cuttle applies delay_pools, not these response pools"},
+	"response_delay_pool_access":                {status: statusUnsupported, check: checkKeyedAccess, note: "cuttle applies delay_pools, not these response pools"},
 	"retry_on_error":                            {status: statusUnsupported, note: "error replies are not retried on another peer"},
 	"send_hit":                                  {status: statusParsed, note: "every hit is served"},
 	"server_http11":                             {status: statusObsolete, note: "remove it; HTTP/1.1 is always used"},

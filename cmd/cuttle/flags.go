@@ -35,6 +35,8 @@ type cuttleFlags struct {
 	metricsAddr       string
 	parseFormat       string // text or json
 	cdnCacheControl   bool
+	rateLimit         float64 // requests a second per client; 0: off
+	rateBurst         int
 }
 
 // squidBoolLetters are Squid's option letters without a value that cuttle
@@ -73,6 +75,8 @@ func newCuttleFlagSet(cf *cuttleFlags) *flag.FlagSet {
 	fs.StringVar(&cf.parseFormat, "parse-format", "text", "how -k parse reports: text (FILE:LINE: error|warning|notice: message lines on stderr) or json "+
 		"(one object on stdout: {file, errors, warnings, notices, findings: [{file, line, severity, directive, message, included_from: [{file, line}]}]})")
 	fs.BoolVar(&cf.cdnCacheControl, "cdn-cache-control", false, "obey the CDN-Cache-Control response field (RFC 9213) before Cache-Control and Expires")
+	fs.Float64Var(&cf.rateLimit, "rate-limit", 0, "requests a second each client address (IPv6: /64) may send, hits included; more get 429 Too Many Requests (off by default)")
+	fs.IntVar(&cf.rateBurst, "rate-burst", 0, "requests a client may send at once under --rate-limit (default: the rate, at least 1)")
 	fs.StringVar(&cf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default; e.g. 127.0.0.1:9301)")
 	fs.StringVar(&cf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this address (off by default; keep it on loopback)")
 	return fs
@@ -124,6 +128,9 @@ func parseFlags(args []string, stderr io.Writer) (*squidFlags, *cuttleFlags, err
 	}
 	if err := ff.Parse(cfs, cuttleArgs, ff.WithEnvVarPrefix("CUTTLE")); err != nil {
 		return nil, nil, err
+	}
+	if cf.rateLimit < 0 || cf.rateBurst < 0 {
+		return nil, nil, fmt.Errorf("--rate-limit %v, --rate-burst %d: want positive values (0: off, or the default burst)", cf.rateLimit, cf.rateBurst)
 	}
 	if cf.parseFormat != "text" && cf.parseFormat != "json" {
 		return nil, nil, fmt.Errorf("--parse-format %q: want text or json", cf.parseFormat)

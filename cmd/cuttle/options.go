@@ -146,6 +146,8 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 	}
 	s.handler.Access, errs = buildRules("http_access", cfg.HTTPAccess, acls, errs)
 	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
+	s.handler.DelayPools, errs = buildDelayPools(cfg, acls, w, errs)
+	warnLimits(cfg, w)
 	for _, a := range cfg.ACLs {
 		// Squid enables PURGE when an acl of type method names it.
 		if a.Type == "method" && slices.Contains(a.Values, "PURGE") {

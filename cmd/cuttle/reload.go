@@ -37,6 +37,8 @@ type process struct {
 	storeInfo func() []httpcache.TierInfo // nil until the tiers are open
 	stats     *httpcache.Stats
 	conns     *httpcache.ConnTable
+	connLimit *httpcache.ConnLimit   // client_ip_max_connections
+	rateLimit *httpcache.RateLimiter // --rate-limit; nil when off
 
 	gen atomic.Pointer[generation] // the current one
 
@@ -136,6 +138,7 @@ func (p *process) newGeneration(s *setup) (*generation, error) {
 	opts.FilteredLogs = filtered
 	opts.ErrorLog = p.cacheLog
 	opts.CDNCacheControl = p.cf.cdnCacheControl
+	opts.RateLimit = p.rateLimit
 	h, err := httpcache.New(opts)
 	if err != nil {
 		for _, w := range opened {
@@ -170,6 +173,7 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 	// refused by net/http unless the connection rewrites it; on an
 	// https_port the check sees a TLS handshake and passes it on, and the
 	// server still gets the *tls.Conn it needs for ALPN (HTTP/2).
+	ln = p.connLimit.Listener(ln) // client_ip_max_connections, counted before TLS
 	ln = &tlsListener{Listener: httpcache.CacheObjectListener(ln), config: func() *tls.Config { return ps.cur.Load().tls }}
 	ps.srv = &http.Server{
 		Handler:           ps,
@@ -298,6 +302,7 @@ func (p *process) reloadLocked() error {
 	}
 	oldCfg := p.cfg
 	p.cfg = cfg
+	p.connLimit.SetMax(cfg.ClientIPMaxConnections)
 	p.retiring.Go(func() { p.retire(old, gone, oldCfg.ShutdownLifetime) })
 	return nil
 }

@@ -125,6 +125,10 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	p.store = store.NewTiered(mem, disk)
 	p.storeInfo = storeInfo(mem, byIndex, cfg)
+	p.connLimit = httpcache.NewConnLimit(cfg.ClientIPMaxConnections, cacheLog.Printf, nil)
+	if cf.rateLimit > 0 {
+		p.rateLimit = httpcache.NewRateLimiter(cf.rateLimit, cf.rateBurst, 0, nil)
+	}
 
 	gen, err := p.newGeneration(s)
 	if err != nil {
