@@ -20,6 +20,8 @@ var errorText = map[string][2]string{
 	"ERR_CONNECT_FAIL":   {"Connection to the origin server failed", "The origin server could not be reached."},
 	"ERR_READ_TIMEOUT":   {"Read Timeout", "The origin server did not answer in time."},
 	"ERR_READ_ERROR":     {"Read Error", "The origin server's reply could not be read."},
+	"ERR_CACHE_ACCESS_DENIED": {"Cache Access Denied",
+		"You are not allowed to request this page until you have logged in with a valid user name and password."},
 }
 
 // serveError sends one of Squid's error pages. Everything taken from the
@@ -70,6 +72,9 @@ func (h *Handler) serveError(rw *countingWriter, tx *transaction, status int, co
 	}
 	out["Via"] = h.via
 	out["Cache-Status"] = []string{cacheStatusName(h.opts.VisibleHostname) + "; detail=" + code}
+	if tx.challenge != nil {
+		out["Www-Authenticate"] = tx.challenge
+	}
 	if tx.result == "" {
 		tx.result = "NONE_NONE"
 	}
