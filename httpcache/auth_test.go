@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -509,4 +510,160 @@ func TestBasicAuthSharing(t *testing.T) {
 	hfCheck(t, "anonymous /public", res, body, 401, "*")
 	hfWantOrigin(t, o, 3)
 	hfWantResults(t, p, "TCP_MISS/200", "TCP_MISS/200", "TCP_MISS/200", "TCP_MEM_HIT/200", "TCP_DENIED/401")
+}
+
+// authWaiters counts the goroutines waiting in authenticate for a check
+// that another request started.
+func authWaiters() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, rest, _ := strings.Cut(g, "\n")
+		if strings.Contains(header, "[select") && strings.HasPrefix(rest, "cuttle/httpcache.(*authenticator).authenticate(") {
+			count++
+		}
+	}
+	return count
+}
+
+// TestBasicAuthSharedCheck: requests that carry the same credentials while
+// they are being checked wait for that check instead of asking the helper
+// again. Not parallel: it counts goroutines.
+func TestBasicAuthSharedCheck(t *testing.T) {
+	dir := t.TempDir()
+	record, gate := filepath.Join(dir, "requests"), filepath.Join(dir, "gate")
+	prog := filepath.Join(dir, "helper.sh")
+	authWriteFile(t, prog, `#!/bin/sh
+while read -r user pass; do
+	echo "$user" >> "`+record+`"
+	while [ ! -f "`+gate+`" ]; do sleep 0.01; done
+	echo OK
+done
+`, 0o755)
+	p, _ := authProxy(t, newOrigin(t), hfNewClock(), authRules(t), BasicAuth{
+		Program:        []string{prog},
+		CredentialsTTL: time.Minute,
+	}, nil)
+	addr := p.Listener.Addr().String()
+	const n = 5
+	var wg sync.WaitGroup
+	replies := make([]hfReply, n)
+	for i := range n {
+		wg.Go(func() { replies[i] = hfDo(addr, get("/page", authField("sam", "pw"))) })
+	}
+	hfPoll(t, "the other requests to wait", func() bool {
+		return len(authReadLines(t, record)) == 1 && authWaiters() == n-1
+	})
+	authWriteFile(t, gate, "", 0o600)
+	wg.Wait()
+	for i, r := range replies {
+		if r.err != nil || r.res.StatusCode != 200 {
+			t.Errorf("request %d: %v %v", i, r.err, r.res)
+		}
+	}
+	if got := authReadLines(t, record); len(got) != 1 {
+		t.Errorf("helper requests = %q, want one", got)
+	}
+}
+
+// TestHelperPoolClose: Close ends the helpers by closing their stdin.
+func TestHelperPoolClose(t *testing.T) {
+	t.Parallel()
+	prog := filepath.Join(t.TempDir(), "helper.sh")
+	authWriteFile(t, prog, "#!/bin/sh\nwhile read -r line; do echo OK; done\n", 0o755)
+	pool := newHelperPool([]string{prog}, 3, 0, log.New(io.Discard, "", 0))
+	if r := pool.check(t.Context(), "u", "p"); !r.ok {
+		t.Fatalf("check = %+v, want OK", r)
+	}
+	pool.mu.Lock()
+	procs := append([]*helperProc(nil), pool.procs...)
+	pool.mu.Unlock()
+	if len(procs) != 1 {
+		t.Fatalf("%d helpers, want 1 (started when needed)", len(procs))
+	}
+	pool.close()
+	select {
+	case <-procs[0].exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the helper did not exit after close")
+	}
+	if r := pool.check(t.Context(), "u", "p"); r.ok || !r.broken {
+		t.Errorf("check after close = %+v, want a failure", r)
+	}
+}
+
+func TestParseHelperReply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		line string
+		want authReply
+	}{
+		{"OK", authReply{ok: true}},
+		{"OK user=bob%20b", authReply{ok: true, user: "bob b"}},
+		{`OK user="bob \"b\"" tag=x`, authReply{ok: true, user: `bob "b"`}},
+		{"ERR", authReply{}},
+		{"ERR message=wrong%20password", authReply{message: "wrong password"}},
+		{"ERR No such user", authReply{message: "No such user"}},
+		{"BH message=db down", authReply{broken: true, message: "db"}},
+		{"BH", authReply{broken: true, message: "the helper answered BH"}},
+		{"YES", authReply{broken: true, message: `unexpected reply "YES"`}},
+	}
+	for _, tt := range tests {
+		if got := parseHelperReply(tt.line); got != tt.want {
+			t.Errorf("parseHelperReply(%q) = %+v, want %+v", tt.line, got, tt.want)
+		}
+	}
+}
+
+func TestHelperEscape(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"alice", "alice"},
+		{"a b", "a%20b"},
+		{"100%", "100%25"},
+		{"ü", "%C3%BC"},
+		{"x:y@z/?=&+", "x:y@z/?=&+"},
+		{"tab\there\n", "tab%09here%0A"},
+	}
+	for _, tt := range tests {
+		if got := helperEscape(tt.in); got != tt.want {
+			t.Errorf("helperEscape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := helperUnescape(helperEscape(tt.in)); got != tt.in {
+			t.Errorf("helperUnescape(helperEscape(%q)) = %q", tt.in, got)
+		}
+	}
+}
+
+func TestParseBasic(t *testing.T) {
+	t.Parallel()
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		field, user, password string
+		ok                    bool
+	}{
+		{"Basic " + b64("alice:pw"), "alice", "pw", true},
+		{"basic  " + b64("alice:p:w"), "alice", "p:w", true},
+		{"Basic " + strings.TrimRight(b64("al:p"), "="), "al", "p", true},
+		{"Basic " + b64("alice:"), "alice", "", true},
+		{"Basic " + b64(":pw"), "", "", false},
+		{"Basic " + b64("alice"), "", "", false},
+		{"Bearer abc", "", "", false},
+		{"Basic", "", "", false},
+		{"Basic %%%", "", "", false},
+	}
+	for _, tt := range tests {
+		user, password, ok := parseBasic(tt.field)
+		if user != tt.user || password != tt.password || ok != tt.ok {
+			t.Errorf("parseBasic(%q) = %q, %q, %v, want %q, %q, %v", tt.field, user, password, ok, tt.user, tt.password, tt.ok)
+		}
+	}
 }
