@@ -56,7 +56,8 @@ func (r *Rule) matches(tx *transaction) bool {
 // NewACL compiles an acl of the given Squid type from its arguments as
 // written after the type (flags such as -i included). It supports the types
 // cuttle evaluates today: all, src, dstdomain, port, localport, myportname,
-// method, url_regex and urlpath_regex; any other type is an error.
+// method, url_regex, urlpath_regex, proxy_auth and proxy_auth_regex (see
+// acl_auth.go); any other type is an error.
 func NewACL(typ string, args []string) (ACL, error) {
 	switch typ {
 	case "all":
@@ -73,6 +74,10 @@ func NewACL(typ string, args []string) (ACL, error) {
 		return aclMethod(slices.Clone(values(args))), nil
 	case "url_regex", "urlpath_regex":
 		return newRegexACL(typ == "urlpath_regex", args)
+	case "proxy_auth":
+		return newProxyAuthACL(args)
+	case "proxy_auth_regex":
+		return newProxyAuthRegexACL(args)
 	}
 	return nil, fmt.Errorf("httpcache: acl type %q is not supported yet", typ)
 }

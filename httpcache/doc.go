@@ -10,4 +10,8 @@
 // misses to the first origin server cache_peer and streams the reply to the
 // client and into the store at the same time, then writes one access.log
 // line per transaction.
+//
+// http_access may ask clients to log in: [BasicAuth] (auth_param basic)
+// checks the Basic credentials of proxy_auth ACLs against an htpasswd file
+// in process or with Squid authentication helpers.
 package httpcache

@@ -22,6 +22,8 @@ var errorText = map[string][2]string{
 	"ERR_READ_ERROR":     {"Read Error", "The origin server's reply could not be read."},
 	// cuttle's own, for --rate-limit (Squid has no such page).
 	"ERR_TOO_MANY_REQUESTS": {"Too Many Requests", "Your address has sent more requests than this accelerator accepts; please retry later."},
+	"ERR_CACHE_ACCESS_DENIED": {"Cache Access Denied",
+		"You are not allowed to request this page until you have logged in with a valid user name and password."},
 }
 
 // serveError sends one of Squid's error pages. Everything taken from the
@@ -72,6 +74,9 @@ func (h *Handler) serveError(rw *countingWriter, tx *transaction, status int, co
 	}
 	out["Via"] = h.via
 	out["Cache-Status"] = []string{cacheStatusName(h.opts.VisibleHostname) + "; detail=" + code}
+	if tx.challenge != nil {
+		out["Www-Authenticate"] = tx.challenge
+	}
 	if tx.result == "" {
 		tx.result = "NONE_NONE"
 	}

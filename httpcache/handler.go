@@ -29,6 +29,10 @@ type Options struct {
 	// Access is http_access. An empty list denies everything, as in Squid.
 	Access []Rule
 
+	// Auth is auth_param basic, which proxy_auth ACLs use; nil means no
+	// authentication, and those ACLs never match.
+	Auth *BasicAuth
+
 	// RefreshPatterns are the refresh_pattern lines in order.
 	RefreshPatterns []RefreshPattern
 
@@ -181,6 +185,8 @@ type Handler struct {
 	// first hour of remaining freshness (ttl=N), like ageFields.
 	statusHitTTL [][]string
 	cacheStatus  string // this cache's name in Cache-Status
+
+	auth *authenticator // auth_param basic, or nil (auth.go)
 }
 
 // tierGetter is the optional power of a store to report the tier of a hit
@@ -265,7 +271,22 @@ func New(opts Options) (*Handler, error) {
 	for i := range h.statusHitTTL {
 		h.statusHitTTL[i] = []string{cs + "; hit; ttl=" + strconv.Itoa(i)}
 	}
+	if opts.Auth != nil {
+		a, err := newAuthenticator(*opts.Auth, h.now, h.errorLog)
+		if err != nil {
+			return nil, err
+		}
+		h.auth = a
+	}
 	return h, nil
+}
+
+// Close stops what the Handler runs beside requests: the authentication
+// helpers. Requests still being served may fail to authenticate.
+func (h *Handler) Close() {
+	if h.auth != nil {
+		h.auth.close()
+	}
 }
 
 // newTransport returns the pooled origin transport.
@@ -324,6 +345,16 @@ type transaction struct {
 
 	result, hier string
 	peer         *Peer
+
+	// user is the name the client authenticated as (auth_param basic),
+	// "" when it did not: logged as %un, and read by userhash peer
+	// selection. auth says how far the credentials were checked, authn
+	// checks them and challenge is the WWW-Authenticate of a 401
+	// (acl_auth.go).
+	user      string
+	auth      authState
+	authn     *authenticator
+	challenge []string
 
 	// key is where the response is stored: the URL, or the secondary key
 	// of its variant (variants.go).

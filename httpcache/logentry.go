@@ -108,6 +108,7 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		}
 	}
 	e.ErrorCode = tx.errCode
+	e.User = tx.user
 	e.ReplyHeaderBytes = w.header
 	e.RequestHeaderBytes = reqHeader
 	e.RequestBytes = reqHeader + max(tx.req.ContentLength, 0)

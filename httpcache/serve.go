@@ -61,7 +61,11 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	if h.rateLimited(cw, tx) {
 		return
 	}
-	if !allowed(h.opts.Access, tx) {
+	if allow, challenge := h.httpAccess(tx); !allow {
+		if challenge {
+			h.serveChallenge(cw, tx)
+			return
+		}
 		tx.result = "TCP_DENIED"
 		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
 		return

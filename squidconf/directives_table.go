@@ -11,7 +11,6 @@ package squidconf
 // Notes shared by families of directives.
 const (
 	noteAdaptation = "cuttle has no ICAP or eCAP client, so messages are never adapted"
-	noteAuth       = "cuttle does not authenticate clients, and proxy_auth ACLs never match"
 	noteBump       = "it serves SSL bumping of forward-proxy TLS; an accelerator terminates TLS on https_port"
 	noteDelay      = "request bodies are not slowed down; cuttle applies delay_pools, which limit replies"
 	noteDigest     = "Cache Digests are exchanged between sibling caches"
@@ -43,7 +42,7 @@ const (
 var knownDirectives = map[string]directiveInfo{
 	"accept_filter":                             {status: statusNotNeeded, note: "cuttle's listeners use no accept filters"},
 	"access_log":                                {status: statusPartial, note: "stdio:, daemon: and syslog: logs in their format, with their acl lists; buffer-size=, on-error=, rotate= and the udp and tcp modules are not applied yet"},
-	"acl":                                       {status: statusPartial, note: "src, dstdomain, port, localport, myportname, method, url_regex and urlpath_regex ACLs are evaluated; ACLs of the other types never match"},
+	"acl":                                       {status: statusPartial, note: "src, dstdomain, port, localport, myportname, method, url_regex, urlpath_regex, proxy_auth and proxy_auth_regex ACLs are evaluated; ACLs of the other types never match"},
 	"acl_uses_indirect_client":                  {status: statusUnsupported, check: checkOnOff, note: noteIndirect},
 	"adaptation_access":                         {status: statusUnsupported, check: checkKeyedAccess, note: noteAdaptation},
 	"adaptation_masterx_shared_names":           {status: statusUnsupported, note: noteAdaptation},
@@ -64,11 +63,11 @@ var knownDirectives = map[string]directiveInfo{
 	"append_domain":                             {status: statusUnsupported, note: "host names without a dot are looked up as written"},
 	"as_whois_server":                           {status: statusNotNeeded, note: "cuttle evaluates no src_as or dst_as ACLs, its only users"},
 	"ascii_port":                                {alias: "http_port"},
-	"auth_param":                                {status: statusParsed, note: noteAuth},
-	"auth_schemes":                              {status: statusUnsupported, note: noteAuth},
-	"authenticate_cache_garbage_interval":       {status: statusUnsupported, check: checkTime, note: noteAuth},
-	"authenticate_ip_ttl":                       {status: statusUnsupported, check: checkTime, note: noteAuth},
-	"authenticate_ttl":                          {status: statusParsed, note: noteAuth},
+	"auth_param":                                {status: statusPartial, note: "basic is applied (program, children with concurrency=, realm, credentialsttl, casesensitive), basic_ncsa_auth in process; key_extras, keep_alive and utf8 are not, and digest, ntlm and negotiate are not supported"},
+	"auth_schemes":                              {status: statusUnsupported, note: "basic, the only scheme cuttle supports, is offered to every request"},
+	"authenticate_cache_garbage_interval":       {status: statusNotNeeded, check: checkTime, note: "cuttle drops expired logins once a minute"},
+	"authenticate_ip_ttl":                       {status: statusUnsupported, check: checkTime, note: "logins are not tied to client addresses (max_user_ip ACLs are not evaluated)"},
+	"authenticate_ttl":                          {status: statusApplied, note: "a login unused for this long is checked again"},
 	"background_ping_rate":                      {status: statusIgnored, check: checkTime, note: noteICP},
 	"balance_on_multiple_ip":                    {status: statusObsolete, note: "remove it; connections try the addresses of a host with Happy Eyeballs"},
 	"broken_posts":                              {status: statusUnsupported, note: "request bodies are forwarded without the extra CRLF that broken servers need"},

@@ -130,6 +130,8 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		fmt.Fprintf(w, "%s: cache_peer: cuttle uses the first origin server only for now (FIRSTUP_PARENT)\n", cfg.CachePeers[0].Pos)
 	}
 
+	s.handler.Auth = basicAuth(cfg, w)
+
 	acls := make(map[string]httpcache.ACL, len(cfg.ACLs))
 	for _, a := range cfg.ACLs {
 		args := append(append([]string(nil), a.Flags...), a.Values...)

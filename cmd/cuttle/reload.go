@@ -357,6 +357,7 @@ func (p *process) retire(old *generation, gone []*portServer, lifetime time.Dura
 	for time.Sleep(100 * time.Millisecond); old.inflight.Load() > 0 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
+	old.handler.Close() // its authentication helpers
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur := p.gen.Load()
@@ -401,6 +402,9 @@ func (p *process) shutdown(lifetime time.Duration) {
 	shutdownAll(servers, lifetime)
 	p.serving.Wait()
 	p.retiring.Wait()
+	if g := p.gen.Load(); g != nil {
+		g.handler.Close()
+	}
 }
 
 // closeWriters flushes and closes every open access_log file.
