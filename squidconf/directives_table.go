@@ -167,7 +167,7 @@ var knownDirectives = map[string]directiveInfo{
 	"follow_x_forwarded_for":                    {status: statusParsed, note: "the client address of ACLs and logs is always the TCP peer's"},
 	"force_request_body_continuation":           {status: statusNotNeeded, note: "Go's HTTP server answers Expect: 100-continue when the body is read"},
 	"forward_log":                               {status: statusObsolete, note: "use an access_log line with an ACL that selects misses"},
-	"forward_max_tries":                         {status: statusUnsupported, note: "a failed request is not retried on another peer"},
+	"forward_max_tries":                         {status: statusParsed, note: "a failed request is not retried on another peer yet"},
 	"forward_timeout":                           {status: statusUnsupported, check: checkTime, note: "the time to find a working path to the origin is not limited"},
 	"forwarded_for":                             {status: statusParsed, note: "cuttle always appends the client address to X-Forwarded-For, as 'on' does"},
 	"fqdncache_size":                            {status: statusNotNeeded, note: noteResolver},
