@@ -110,20 +110,8 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 			Vhost:       p.Vhost,
 			Vport:       p.Vport,
 			ListenPort:  n,
+			AllowDirect: p.AllowDirect,
 		}})
-	}
-
-	for _, cp := range cfg.CachePeers {
-		if !cp.OriginServer || cp.Type != "parent" {
-			fmt.Fprintf(w, "%s: cache_peer %s: only 'parent ... originserver' peers are used by cuttle; ignored\n", cp.Pos, cp.Name)
-			continue
-		}
-		s.handler.Peers = append(s.handler.Peers, httpcache.Peer{
-			Name: cp.Name, Host: cp.Host, Port: cp.HTTPPort, Login: cp.Login,
-		})
-	}
-	if len(s.handler.Peers) > 1 {
-		fmt.Fprintf(w, "%s: cache_peer: cuttle uses the first origin server only for now (FIRSTUP_PARENT)\n", cfg.CachePeers[0].Pos)
 	}
 
 	acls := make(map[string]httpcache.ACL, len(cfg.ACLs))
@@ -142,6 +130,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 	}
 	s.handler.Access, errs = buildRules("http_access", cfg.HTTPAccess, acls, errs)
 	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
+	errs = buildPeers(s, acls, w, errs)
 	for _, a := range cfg.ACLs {
 		// Squid enables PURGE when an acl of type method names it.
 		if a.Type == "method" && slices.Contains(a.Values, "PURGE") {
