@@ -7,9 +7,10 @@
 // [Handler] puts them together the way Squid's accelerator mode does: it
 // rebuilds the absolute URL from Host or defaultsite (squid.conf http_port),
 // evaluates http_access, serves fresh objects from the store, forwards
-// misses to the first origin server cache_peer and streams the reply to the
-// client and into the store at the same time, then writes one access.log
-// line per transaction.
+// misses to the origin server cache_peer that Squid's peer selection would
+// pick (peerselect.go; liveness, limits and retries in peers.go) and
+// streams the reply to the client and into the store at the same time,
+// then writes one access.log line per transaction.
 //
 // http_access may ask clients to log in: [BasicAuth] (auth_param basic)
 // checks the Basic credentials of proxy_auth ACLs against an htpasswd file

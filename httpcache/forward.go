@@ -16,8 +16,9 @@ import (
 	"cuttle/store"
 )
 
-// forward sends the request to the first origin server peer and relays the
-// reply, storing it on the way when RFC 9111 allows.
+// forward sends the request to the peers peer selection picks, in turn
+// until one can be reached (peers.go), and relays the reply, storing it on
+// the way when RFC 9111 allows.
 //
 // With stale set, the request revalidates that stored response
 // (RFC 9111, Section 4.3.1): a 304 refreshes and serves it, anything else
@@ -26,51 +27,27 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	if tx.result == "" {
 		tx.result = "TCP_MISS"
 	}
-	if len(h.opts.Peers) == 0 {
-		// Accelerated requests never go direct (squid.conf never_direct).
+	path := h.selectPath(tx)
+	if len(path) == 0 {
+		// No peer may take the request and it may not go direct
+		// (squid.conf cache_peer_access, never_direct, allow-direct).
 		h.serveError(rw, tx, http.StatusServiceUnavailable, "ERR_CANNOT_FORWARD")
 		return
 	}
-	peer := &h.opts.Peers[0]
-	tx.peer, tx.hier = peer, "FIRSTUP_PARENT"
 	req := tx.req
 	ctx := req.Context()
-
-	outreq, err := http.NewRequestWithContext(ctx, req.Method, peer.base+tx.pathQuery(), req.Body)
-	if err != nil {
+	whole := stale == nil && h.fetchWhole(tx)
+	body := newReplayBody(req)
+	requestTime := h.now()
+	tx.peerStart = requestTime
+	res, err := h.roundTrip(tx, path, body, func(peer *Peer) (*http.Request, error) {
+		return h.outgoingRequest(tx, peer, body, stale, whole)
+	})
+	if errors.Is(err, errBadRequest) {
 		tx.peer, tx.hier = nil, ""
 		h.serveError(rw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
 		return
 	}
-	outreq.ContentLength = req.ContentLength
-	if req.ContentLength == 0 {
-		outreq.Body = nil
-	}
-	outreq.Header = h.outgoingHeader(tx, peer)
-	if stale != nil {
-		// The revalidation carries the cache's validators, not the
-		// client's conditions (answered afterwards, in serveStale).
-		for _, k := range conditionalFields {
-			delete(outreq.Header, k)
-		}
-		stale.addConditions(outreq.Header)
-	}
-	whole := stale == nil && h.fetchWhole(tx)
-	if whole {
-		// range_offset_limit: fetch the whole object to store it, and cut
-		// the range from it.
-		delete(outreq.Header, "Range")
-		delete(outreq.Header, "If-Range")
-	}
-	// The origin sees the Host the client asked for (squid.conf cache_peer
-	// without forceddomain=).
-	outreq.Host = tx.authority()
-
-	requestTime := h.now()
-	tx.peerStart = requestTime
-	tx.peerSent = int64(len(outreq.Method)+len(outreq.URL.RequestURI())+len("  HTTP/1.1\r\n\r\n")+
-		headerWireSize(outreq.Header)) + max(outreq.ContentLength, 0)
-	res, err := h.transport.RoundTrip(outreq)
 	if err != nil {
 		if stale != nil {
 			h.opts.Stats.revalidated(RevalidationFailed)
@@ -162,6 +139,51 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// outgoingRequest builds the request sent to peer: the client's request
+// with the outgoing header fields, the cache's validators when stale is
+// being revalidated, no Range when the whole object is fetched
+// (range_offset_limit), and the Host the client asked for unless the
+// peer has forceddomain=.
+func (h *Handler) outgoingRequest(tx *transaction, peer *Peer, body *replayBody, stale *staleObject, whole bool) (*http.Request, error) {
+	req := tx.req
+	var rb io.Reader
+	if body != nil {
+		rb = body
+	}
+	outreq, err := http.NewRequestWithContext(req.Context(), req.Method, peer.base+tx.pathQuery(), rb)
+	if err != nil {
+		return nil, err
+	}
+	outreq.ContentLength = req.ContentLength
+	if body == nil {
+		outreq.Body, outreq.ContentLength = nil, 0
+	}
+	outreq.Header = h.outgoingHeader(tx, peer)
+	if stale != nil {
+		// The revalidation carries the cache's validators, not the
+		// client's conditions (answered afterwards, in serveStale).
+		for _, k := range conditionalFields {
+			delete(outreq.Header, k)
+		}
+		stale.addConditions(outreq.Header)
+	}
+	if whole {
+		// range_offset_limit: fetch the whole object to store it, and cut
+		// the range from it.
+		delete(outreq.Header, "Range")
+		delete(outreq.Header, "If-Range")
+	}
+	// The origin sees the Host the client asked for, or the peer's
+	// forceddomain= (squid.conf cache_peer).
+	outreq.Host = tx.authority()
+	if peer.ForcedDomain != "" {
+		outreq.Host = peer.ForcedDomain
+	}
+	tx.peerSent = int64(len(outreq.Method)+len(outreq.URL.RequestURI())+len("  HTTP/1.1\r\n\r\n")+
+		headerWireSize(outreq.Header)) + max(outreq.ContentLength, 0)
+	return outreq, nil
 }
 
 // forwardedHeader fills out with the origin's response fields and the ones

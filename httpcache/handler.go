@@ -22,9 +22,32 @@ type Options struct {
 	// Store holds cached objects. Required.
 	Store store.Store
 
-	// Peers are the cache_peer ... originserver lines in config order; the
-	// first one is used (FIRSTUP_PARENT). With none, misses get Squid's 503.
+	// Peers are the cache_peer ... originserver lines in config order.
+	// Misses go to the peers that peer selection picks (peerselect.go);
+	// when none may take a request and it may not go direct, Squid's 503.
 	Peers []Peer
+
+	// AlwaysDirect and NeverDirect are always_direct and never_direct:
+	// a request always_direct allows goes to the origin named by its URL
+	// (HIER_DIRECT), never to a peer; one never_direct allows only goes
+	// to peers. Requests on an http_port without allow-direct never go
+	// direct either, as in Squid's accelerator mode. Empty lists allow
+	// nothing.
+	AlwaysDirect, NeverDirect []Rule
+
+	// ForwardMaxTries is forward_max_tries: how many destinations a
+	// request tries when it cannot connect. 0 means 25, Squid 6's default.
+	ForwardMaxTries int
+
+	// ConnectTimeout is connect_timeout, the time to connect to an origin
+	// when going direct. 0 means one minute, Squid's default. (Peers have
+	// their own, [Peer.ConnectTimeout].)
+	ConnectTimeout time.Duration
+
+	// PeerProbeInterval is how often a dead peer is probed with a TCP
+	// connect while requests would use it. 0 means one second, Squid's
+	// rate.
+	PeerProbeInterval time.Duration
 
 	// Access is http_access. An empty list denies everything, as in Squid.
 	Access []Rule
@@ -133,22 +156,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Peer is a cache_peer ... originserver: where misses are forwarded.
-type Peer struct {
-	// Name is name= (logged by %<A); Host and Port are where to connect.
-	Name string
-	Host string
-	Port int
-
-	// Login is login=: "PASSTHRU" or "PASS" forward the client's
-	// Authorization; "user:pass" sends those credentials; "" sends none.
-	Login string
-
-	base   string // "http://host:port"
-	ip     string // the address logged by %<a
-	header string // Authorization for login=user:pass
-}
-
 // Handler is the accelerator: one per configuration, shared by every
 // listener. Use [Handler.Port] to get the http.Handler of one listener.
 type Handler struct {
@@ -156,6 +163,9 @@ type Handler struct {
 	now       func() time.Time
 	transport http.RoundTripper
 	errorLog  *log.Logger
+
+	// peers is the state of Options.Peers (peers.go).
+	peers *peerSet
 
 	// Constant response fields, built once.
 	via, xCacheHit, xCacheMiss   []string
@@ -230,26 +240,10 @@ func New(opts Options) (*Handler, error) {
 		h.opts.Conns = new(ConnTable)
 	}
 	if h.transport == nil {
-		h.transport = newTransport()
+		h.transport = newDialTransport(cmp.Or(opts.ConnectTimeout, time.Minute), 0, nil)
 	}
-	h.opts.Peers = make([]Peer, len(opts.Peers))
-	for i, p := range opts.Peers {
-		if p.Host == "" || p.Port <= 0 || p.Port > 65535 {
-			return nil, errors.New("httpcache: peer " + strconv.Quote(p.Name) + ": invalid address")
-		}
-		hostport := net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
-		p.base = "http://" + hostport
-		p.ip = resolveForLog(p.Host)
-		if p.Login != "" && p.Login != "PASS" && p.Login != "PASSTHRU" && strings.Contains(p.Login, ":") {
-			user, pass, _ := strings.Cut(p.Login, ":")
-			r := http.Request{Header: http.Header{}}
-			r.SetBasicAuth(user, pass)
-			p.header = r.Header.Get("Authorization")
-		}
-		if p.Name == "" {
-			p.Name = p.Host
-		}
-		h.opts.Peers[i] = p
+	if err := h.setupPeers(); err != nil {
+		return nil, err
 	}
 	name := opts.VisibleHostname
 	h.via = []string{"1.1 " + name + " (" + opts.Version + ")"}

@@ -32,6 +32,12 @@ type Port struct {
 	// ListenPort is the TCP port the listener is bound to.
 	ListenPort int
 
+	// AllowDirect is allow-direct: requests may go to the origin named by
+	// their URL when no peer takes them (and never_direct does not forbid
+	// it). Without it, an accelerated request only goes to peers, as in
+	// Squid.
+	AllowDirect bool
+
 	// X-Cache-Lookup values for this port, set by Handler.Port.
 	lookupHit, lookupMiss, lookupNone []string
 }

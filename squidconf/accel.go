@@ -29,6 +29,7 @@ const (
 	defaultRequestBufferMaxSize    = 512 << 10
 	defaultDelayInitialBucketLevel = 50
 	defaultAuthenticateTTL         = time.Hour
+	defaultForwardMaxTries         = 25
 	defaultCacheEffectiveUser      = "proxy"
 
 	// safeHeaderMaxSize is the largest request_header_max_size and
@@ -150,6 +151,7 @@ func (p *parser) accelDefaults() {
 	c.RequestHeaderMaxSize, c.ReplyHeaderMaxSize = defaultHeaderMaxSize, defaultHeaderMaxSize
 	c.ClientRequestBufferMaxSize = defaultRequestBufferMaxSize
 	c.ClientIPMaxConnections = -1
+	c.ForwardMaxTries = defaultForwardMaxTries
 	c.DelayInitialBucketLevel = defaultDelayInitialBucketLevel
 	c.AuthenticateTTL = defaultAuthenticateTTL
 	c.Workers = 1

@@ -95,6 +95,8 @@ func TestLimits(t *testing.T) {
 			get: func(c *Config) any { return c.ReplyBodyMaxSize },
 			want: []SizeLimit{{Pos: Pos{"squid.conf", 2}, Size: 10 << 20, ACLs: []ACLRef{{Name: "big", Not: true}}},
 				{Pos: Pos{"squid.conf", 3}, Size: -1}}},
+		{name: "forward_max_tries", src: "forward_max_tries 3",
+			get: func(c *Config) any { return c.ForwardMaxTries }, want: 3},
 		{name: "client_ip_max_connections", src: "client_ip_max_connections 10",
 			get: func(c *Config) any { return c.ClientIPMaxConnections }, want: 10},
 		{name: "max_filedescriptors", src: "max_filedescriptors 65536",

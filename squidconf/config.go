@@ -226,6 +226,11 @@ type Config struct {
 	// limit).
 	ClientIPMaxConnections int
 
+	// ForwardMaxTries is forward_max_tries: how many destinations (peers,
+	// or the origin when going direct) a request may try (default 25, as in
+	// Squid 6; Squid 5's default was 10).
+	ForwardMaxTries int
+
 	// MaxFiledescriptors is max_filedescriptors (default 0: the soft limit
 	// set by ulimit).
 	MaxFiledescriptors int
@@ -419,6 +424,14 @@ type CachePeer struct {
 	// round-robin, weighted-round-robin, default and proxy-only options.
 	RoundRobin, WeightedRoundRobin, Default, ProxyOnly bool
 
+	// CARP, SourceHash and UserHash are the carp, sourcehash and userhash
+	// selection options.
+	CARP, SourceHash, UserHash bool
+
+	// TLSOptions holds the TLS settings of the peer connection: the tls-X=
+	// options and their OpenSSL-era names (sslcafile=, sslflags= ...).
+	TLSOptions PeerTLS
+
 	// Weight is weight= (default 1).
 	Weight int
 
@@ -437,6 +450,35 @@ type CachePeer struct {
 	// Access holds the cache_peer_access rules for this peer in order
 	// (squid.conf cache_peer_access). Empty means every request may use it.
 	Access []AccessRule
+}
+
+// PeerTLS holds the TLS options of a cache_peer line (squid.conf
+// cache_peer tls-cafile=, tls-flags=, tls-min-version=, tls-domain= and
+// the older sslcafile=, sslflags=, sslversion=, ssldomain=). Options that
+// are not listed here stay in CachePeer.Options only.
+type PeerTLS struct {
+	// CAFiles are the tls-cafile= (sslcafile=) files in order.
+	CAFiles []string
+
+	// Flags are the tls-flags= (sslflags=) flags, such as
+	// DONT_VERIFY_PEER and DONT_VERIFY_DOMAIN.
+	Flags []string
+
+	// MinVersion is tls-min-version= ("1.0" to "1.3"), or "".
+	MinVersion string
+
+	// Version is sslversion= (tls-version=): 1 automatic, 3 SSLv3, 4
+	// TLSv1.0, 5 TLSv1.1, 6 TLSv1.2; 0 when not given.
+	Version int
+
+	// Domain is tls-domain= (ssldomain=, or cuttle's tls-servername=):
+	// the name the certificate must carry, and the TLS server name sent.
+	// "" means the peer's host name.
+	Domain string
+
+	// NoDefaultCA is tls-default-ca=off: only CAFiles are trusted, not
+	// the system's CAs.
+	NoDefaultCA bool
 }
 
 // ACL is one named access list (squid.conf acl).

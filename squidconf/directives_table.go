@@ -32,7 +32,7 @@ const (
 	noteSNMP       = "cuttle has no SNMP agent"
 	noteStoreID    = "cuttle runs no StoreID helpers; the cache key is the URL"
 	noteSurrogate  = "cuttle does not process Surrogate-Control headers"
-	noteTLSPeer    = "cuttle does not speak TLS to origin servers yet"
+	noteTLSPeer    = "TLS to origin servers is set on each cache_peer line (tls-cafile=, tls-flags= …); this directive is not applied"
 	noteWCCP       = "WCCP diverts forward-proxy traffic from routers"
 	noteSquid3     = "Squid 3 and later never implemented it; remove it"
 )
@@ -55,7 +55,7 @@ var knownDirectives = map[string]directiveInfo{
 	"adaptation_uses_indirect_client":           {status: statusUnsupported, check: checkOnOff, note: noteAdaptation},
 	"adapted_http_access":                       {status: statusUnsupported, check: checkAccess, note: "these rules are not checked; only http_access is"},
 	"allow_underscore":                          {status: statusNotNeeded, check: checkOnOff, note: "cuttle does not check host names against RFC 1034, so underscores are allowed"},
-	"always_direct":                             {status: statusParsed, note: "cuttle never goes direct, requests go to the origin server peer"},
+	"always_direct":                             {status: statusApplied, note: "a request it allows goes to the origin its URL names (HIER_DIRECT), never to a peer"},
 	"announce_file":                             {status: statusIgnored, note: "cache announcements registered forward proxies with a tracker (obsolete in Squid 6)"},
 	"announce_host":                             {status: statusIgnored, note: "cache announcements registered forward proxies with a tracker (obsolete in Squid 6)"},
 	"announce_period":                           {status: statusIgnored, check: checkTime, note: "cache announcements registered forward proxies with a tracker (obsolete in Squid 6)"},
@@ -85,8 +85,8 @@ var knownDirectives = map[string]directiveInfo{
 	"cache_mem":                                 {status: statusApplied, note: "the size of the memory tier"},
 	"cache_mgr":                                 {status: statusNotNeeded, note: "cuttle sends no mail, and its error pages name no administrator"},
 	"cache_miss_revalidate":                     {status: statusUnsupported, check: checkOnOff, note: "how conditional requests that miss are forwarded is not configurable"},
-	"cache_peer":                                {status: statusPartial, note: "only the first 'parent … originserver' peer is used, with its login=; peer selection (round-robin, weight=, carp …), TLS, forceddomain= and max-conn= are not applied yet"},
-	"cache_peer_access":                         {status: statusParsed, note: "the first origin server peer gets every request"},
+	"cache_peer":                                {status: statusPartial, note: "'parent … originserver' peers are used, with Squid's peer selection (round-robin, weighted-round-robin, carp, sourcehash, userhash, default, weight=), login=, forceddomain=, max-conn=, connect-timeout=, connect-fail-limit= and TLS (tls-cafile=, tls-flags=, tls-min-version=, tls-domain=, and their ssl names); other peer types, standby=, proxy-only, carp-key= and client certificates are not applied"},
+	"cache_peer_access":                         {status: statusApplied, note: "a peer only takes the requests its rules allow"},
 	"cache_peer_domain":                         {status: statusObsolete, note: "use dstdomain ACLs with cache_peer_access; without them the peer gets requests for every domain"},
 	"cache_replacement_policy":                  {status: statusApplied, note: "lru, heap LRU, heap GDSF and heap LFUDA for the disk tier"},
 	"cache_store_log":                           {status: statusUnsupported, note: "cuttle writes no store log"},
@@ -118,7 +118,7 @@ var knownDirectives = map[string]directiveInfo{
 	"collapsed_forwarding_shared_entries_limit": {alias: "shared_transient_entries_limit"},
 	"configuration_includes_quoted_values":      {status: statusApplied, note: "changes how the lines after it are read, as in Squid"},
 	"connect_retries":                           {status: statusUnsupported, note: "the number of connection attempts to the origin is not configurable"},
-	"connect_timeout":                           {status: statusParsed, note: "the origin connect timeout is not configurable yet"},
+	"connect_timeout":                           {status: statusApplied, note: "the connect timeout when going direct (always_direct, allow-direct)"},
 	"coredump_dir":                              {status: statusParsed, note: "Go programs write no core files unless GOTRACEBACK=crash is set"},
 	"cpu_affinity_map":                          {status: statusNotNeeded, note: noteSMP},
 	"dead_peer_timeout":                         {status: statusIgnored, check: checkTime, note: noteICP},
@@ -166,7 +166,7 @@ var knownDirectives = map[string]directiveInfo{
 	"follow_x_forwarded_for":                    {status: statusParsed, note: "the client address of ACLs and logs is always the TCP peer's"},
 	"force_request_body_continuation":           {status: statusNotNeeded, note: "Go's HTTP server answers Expect: 100-continue when the body is read"},
 	"forward_log":                               {status: statusObsolete, note: "use an access_log line with an ACL that selects misses"},
-	"forward_max_tries":                         {status: statusUnsupported, note: "a failed request is not retried on another peer"},
+	"forward_max_tries":                         {status: statusApplied, note: "a request that cannot connect tries the next peer, up to this many destinations"},
 	"forward_timeout":                           {status: statusUnsupported, check: checkTime, note: "the time to find a working path to the origin is not limited"},
 	"forwarded_for":                             {status: statusParsed, note: "cuttle always appends the client address to X-Forwarded-For, as 'on' does"},
 	"fqdncache_size":                            {status: statusNotNeeded, note: noteResolver},
@@ -306,7 +306,7 @@ var knownDirectives = map[string]directiveInfo{
 	"netdb_high":                                {status: statusIgnored, note: noteICMP},
 	"netdb_low":                                 {status: statusIgnored, note: noteICMP},
 	"netdb_ping_period":                         {status: statusIgnored, check: checkTime, note: noteICMP},
-	"never_direct":                              {status: statusParsed, note: "cuttle never goes direct anyway"},
+	"never_direct":                              {status: statusApplied, note: "a request it allows only goes to peers, even on an http_port with allow-direct"},
 	"no_cache":                                  {alias: "cache"},
 	"nonhierarchical_direct":                    {status: statusIgnored, check: checkOnOff, note: "an accelerator forwards to its origin server peers, never direct"},
 	"note":                                      {status: statusUnsupported, note: "annotations are not attached to transactions or logged"},
@@ -315,7 +315,7 @@ var knownDirectives = map[string]directiveInfo{
 	"paranoid_hit_validation":                   {status: statusNotNeeded, note: "the memory tier checks each hit's key and size itself (Squid 6)"},
 	"pconn_lifetime":                            {status: statusUnsupported, check: checkTime, note: "persistent connections have no maximum lifetime"},
 	"pconn_timeout":                             {alias: "server_idle_pconn_timeout"},
-	"peer_connect_timeout":                      {status: statusParsed, note: "the connect timeout to peers is not configurable yet"},
+	"peer_connect_timeout":                      {status: statusApplied, note: "the connect timeout of peers without connect-timeout="},
 	"persistent_connection_after_error":         {status: statusNotNeeded, note: "Go's HTTP server keeps or closes a connection after an error as HTTP allows"},
 	"persistent_request_timeout":                {alias: "client_idle_pconn_timeout"},
 	"pid_filename":                              {status: statusApplied, note: "written at start and removed at exit"},

@@ -60,6 +60,7 @@ func TestDefaults(t *testing.T) {
 		{"RequestBodyMaxSize", cfg.RequestBodyMaxSize, int64(0)},
 		{"ReplyBodyMaxSize", cfg.ReplyBodyMaxSize, []SizeLimit(nil)},
 		{"ClientIPMaxConnections", cfg.ClientIPMaxConnections, -1},
+		{"ForwardMaxTries", cfg.ForwardMaxTries, 25},
 		{"MaxFiledescriptors", cfg.MaxFiledescriptors, 0},
 		{"DelayPools", cfg.DelayPools, []DelayPool(nil)},
 		{"DelayInitialBucketLevel", cfg.DelayInitialBucketLevel, 50},

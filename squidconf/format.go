@@ -271,6 +271,9 @@ var configPrinters = []configPrinter{
 	{[]string{"ClientIPMaxConnections"}, func(f *formatter, c *Config) {
 		f.integer("client_ip_max_connections", c.ClientIPMaxConnections, f.defaults.ClientIPMaxConnections)
 	}},
+	{[]string{"ForwardMaxTries"}, func(f *formatter, c *Config) {
+		f.integer("forward_max_tries", c.ForwardMaxTries, f.defaults.ForwardMaxTries)
+	}},
 	{[]string{"MaxFiledescriptors"}, func(f *formatter, c *Config) {
 		f.integer("max_filedescriptors", c.MaxFiledescriptors, f.defaults.MaxFiledescriptors)
 	}},

@@ -341,6 +341,8 @@ func (p *parser) typed(name string, d *directive) bool {
 		p.parseIntegerDirective(d, &c.ClientIPMaxConnections)
 	case "max_filedescriptors":
 		p.parseIntegerDirective(d, &c.MaxFiledescriptors)
+	case "forward_max_tries":
+		p.parseIntegerDirective(d, &c.ForwardMaxTries)
 	case "delay_pools":
 		p.parseDelayPools(d)
 	case "delay_class":

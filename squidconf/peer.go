@@ -93,11 +93,18 @@ func peerOption(cp *CachePeer, opt string) (bool, error) {
 			cp.Default = true
 		case "proxy-only":
 			cp.ProxyOnly = true
-		case "background-ping", "no-digest", "no-delay", "closest-only", "userhash", "sourcehash",
-			"carp", "multicast-responder", "multicast-siblings", "no-netdb-exchange", "allow-miss",
+		case "carp":
+			cp.CARP = true
+		case "sourcehash":
+			cp.SourceHash = true
+		case "userhash":
+			cp.UserHash = true
+		case "tls-default-ca":
+			cp.TLSOptions.NoDefaultCA = false
+		case "background-ping", "no-digest", "no-delay", "closest-only", "multicast-responder", "multicast-siblings", "no-netdb-exchange", "allow-miss",
 			"no-tproxy", "htcp", "htcp-oldsquid", "htcp-no-clr", "htcp-no-purge-clr",
 			"htcp-only-clr", "htcp-forward-clr", "front-end-https", "auth-no-keytab",
-			"tls-default-ca", "tls-no-npn", "connection-auth":
+			"tls-no-npn", "connection-auth":
 		default:
 			return false, nil
 		}
@@ -136,9 +143,20 @@ func peerOption(cp *CachePeer, opt string) (bool, error) {
 	case "basetime", "ttl", "standby":
 		var n int
 		return true, intValue(&n)
+	case "sslcafile", "tls-cafile":
+		cp.TLSOptions.CAFiles = append(cp.TLSOptions.CAFiles, value)
+	case "sslflags", "tls-flags":
+		cp.TLSOptions.Flags = strings.Split(value, ",")
+	case "tls-min-version":
+		cp.TLSOptions.MinVersion = value
+	case "sslversion", "tls-version":
+		return true, intValue(&cp.TLSOptions.Version)
+	case "ssldomain", "tls-domain", "tls-servername":
+		cp.TLSOptions.Domain = value
+	case "tls-default-ca":
+		cp.TLSOptions.NoDefaultCA = value == "off" || value == "no" || value == "0"
 	case "carp-key", "htcp", "digest-url", "front-end-https", "connection-auth",
-		"sslcert", "sslkey", "sslversion", "ssloptions", "sslcipher", "sslcafile", "sslcapath",
-		"sslcrlfile", "sslflags", "ssldomain":
+		"sslcert", "sslkey", "ssloptions", "sslcipher", "sslcapath", "sslcrlfile":
 	default:
 		return strings.HasPrefix(name, "tls-"), nil
 	}

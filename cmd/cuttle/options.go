@@ -112,23 +112,11 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 			Vhost:       p.Vhost,
 			Vport:       p.Vport,
 			ListenPort:  n,
+			AllowDirect: p.AllowDirect,
 		}})
 	}
 
 	s.listeners, errs = appendHTTPSListeners(s.listeners, cfg, w, errs)
-
-	for _, cp := range cfg.CachePeers {
-		if !cp.OriginServer || cp.Type != "parent" {
-			fmt.Fprintf(w, "%s: cache_peer %s: only 'parent ... originserver' peers are used by cuttle; ignored\n", cp.Pos, cp.Name)
-			continue
-		}
-		s.handler.Peers = append(s.handler.Peers, httpcache.Peer{
-			Name: cp.Name, Host: cp.Host, Port: cp.HTTPPort, Login: cp.Login,
-		})
-	}
-	if len(s.handler.Peers) > 1 {
-		fmt.Fprintf(w, "%s: cache_peer: cuttle uses the first origin server only for now (FIRSTUP_PARENT)\n", cfg.CachePeers[0].Pos)
-	}
 
 	s.handler.Auth = basicAuth(cfg, w)
 
@@ -150,6 +138,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
 	s.handler.DelayPools, errs = buildDelayPools(cfg, acls, w, errs)
 	warnLimits(cfg, w)
+	errs = buildPeers(s, acls, w, errs)
 	for _, a := range cfg.ACLs {
 		// Squid enables PURGE when an acl of type method names it.
 		if a.Type == "method" && slices.Contains(a.Values, "PURGE") {
