@@ -9,8 +9,10 @@ package httpcache
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log"
@@ -288,6 +290,7 @@ func TestPeerHashes(t *testing.T) {
 		set  func(*Peer)
 		key  func(i int) (path, from string, hdr http.Header)
 		hier string
+		opts func(t *testing.T) func(*Options)
 	}{
 		{name: "carp", set: func(p *Peer) { p.CARP = true }, hier: "CARP",
 			key: func(i int) (string, string, http.Header) { return "/object/" + strconv.Itoa(i), "", nil }},
@@ -298,6 +301,22 @@ func TestPeerHashes(t *testing.T) {
 				r := &http.Request{Header: http.Header{}}
 				r.SetBasicAuth("user"+strconv.Itoa(i), "secret")
 				return "/", "", r.Header
+			},
+			// userhash uses the authenticated user: the users log in
+			// through a proxy_auth acl (auth_param basic, {SHA} entries).
+			opts: func(t *testing.T) func(*Options) {
+				sum := sha1.Sum([]byte("secret"))
+				var b strings.Builder
+				for i := range 24 {
+					fmt.Fprintf(&b, "user%d:{SHA}%s\n", i, base64.StdEncoding.EncodeToString(sum[:]))
+				}
+				file := filepath.Join(t.TempDir(), "passwd")
+				authWriteFile(t, file, b.String(), 0o600)
+				rules := authRules(t)
+				return func(o *Options) {
+					o.Access = rules
+					o.Auth = &BasicAuth{Program: []string{"/usr/lib/squid/basic_ncsa_auth", file}}
+				}
 			}},
 	}
 	for _, tt := range tests {
@@ -309,7 +328,11 @@ func TestPeerHashes(t *testing.T) {
 				tt.set(&p)
 				peers = append(peers, p)
 			}
-			p := ptNewProxy(t, peers, Port{}, nil)
+			var set func(*Options)
+			if tt.opts != nil {
+				set = tt.opts(t)
+			}
+			p := ptNewProxy(t, peers, Port{}, set)
 			used := map[string]bool{}
 			for i := range 24 {
 				path, from, hdr := tt.key(i)
