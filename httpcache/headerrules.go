@@ -306,6 +306,12 @@ func (r *headerRules) applyRequest(h *Handler, out http.Header, tx *transaction,
 	if len(r.requestAdd) > 0 {
 		addFields(out, r.requestAdd, tx, func() *accesslog.Entry { return h.headerEntry(tx, 0, nil) })
 	}
+	if _, ok := out["User-Agent"]; !ok {
+		// net/http sends its own User-Agent when the field is absent; a
+		// nil value sends none, as Squid does for a client that sent none
+		// (or a field the rules removed).
+		out["User-Agent"] = nil
+	}
 	return host
 }
 

@@ -96,10 +96,12 @@ func (h *Handler) logClientIP(tx *transaction) netip.Addr {
 
 // setForwardedFor writes the X-Forwarded-For of a forwarded request
 // (squid.conf forwarded_for). Whatever the mode, the lines received become
-// one list with empty entries dropped, as Squid rewrites it; on appends
-// the TCP peer's address (never the indirect client: the origin is told
-// who connected), off appends "unknown", truncate keeps the peer's address
-// only, transparent adds nothing and delete removes the field.
+// one, their values joined by ", " as they are (Squid's getList and
+// strListAdd: no separator before the first non-empty text, entries not
+// cleaned up); on appends the TCP peer's address (never the indirect
+// client: the origin is told who connected), off appends "unknown",
+// truncate keeps the peer's address only, transparent adds nothing and
+// delete removes the field. A field left empty is not sent.
 func (h *Handler) setForwardedFor(out http.Header, tx *transaction) {
 	mode := h.hdr.forwardedFor
 	if mode == ForwardedForDelete {
@@ -120,21 +122,17 @@ func (h *Handler) setForwardedFor(out http.Header, tx *transaction) {
 		return
 	}
 	var b strings.Builder
-	for _, line := range prior {
-		for item := range strings.SplitSeq(line, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				if b.Len() > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(item)
-			}
-		}
-	}
-	if mode != ForwardedForTransparent {
+	listAdd := func(item string) {
 		if b.Len() > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(client)
+		b.WriteString(item)
+	}
+	for _, line := range prior {
+		listAdd(line)
+	}
+	if mode != ForwardedForTransparent {
+		listAdd(client)
 	}
 	if b.Len() == 0 {
 		delete(out, "X-Forwarded-For")
