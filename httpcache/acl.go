@@ -191,7 +191,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 func (a aclSrc) match(tx *transaction) bool {
-	ip := tx.clientIP.Unmap()
+	ip := tx.srcAddr().Unmap()
 	for _, p := range a {
 		if p.Contains(ip) {
 			return true

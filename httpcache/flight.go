@@ -105,7 +105,7 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 	req.Body, req.ContentLength = nil, 0
 	bg := &transaction{
 		req: req, port: tx.port, start: h.now(), clientIP: tx.clientIP, clientPort: tx.clientPort,
-		logged: true,
+		indirectIP: tx.indirectIP, srcIP: tx.srcIP, logged: true,
 	}
 	bg.setURL(tx.url)
 	bg.key, bg.lookup = key, tx.port.lookupHit

@@ -176,11 +176,13 @@ func (h *Handler) outgoingRequest(tx *transaction, peer *Peer, body *replayBody,
 		delete(outreq.Header, "If-Range")
 	}
 	// The origin sees the Host the client asked for, or the peer's
-	// forceddomain= (squid.conf cache_peer).
-	outreq.Host = tx.authority()
+	// forceddomain= (squid.conf cache_peer), after the request_header_*
+	// rules.
+	host := tx.authority()
 	if peer.ForcedDomain != "" {
-		outreq.Host = peer.ForcedDomain
+		host = peer.ForcedDomain
 	}
+	outreq.Host = h.hdr.applyRequest(h, outreq.Header, tx, host)
 	tx.peerSent = int64(len(outreq.Method)+len(outreq.URL.RequestURI())+len("  HTTP/1.1\r\n\r\n")+
 		headerWireSize(outreq.Header)) + max(outreq.ContentLength, 0)
 	return outreq, nil
@@ -337,8 +339,9 @@ func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Resp
 }
 
 // outgoingHeader builds the request header sent to the origin: the client's
-// end-to-end fields, X-Forwarded-For and Via added (squid.conf
-// forwarded_for on, via on), Authorization only as login= allows.
+// end-to-end fields, X-Forwarded-For as forwarded_for says, Via added
+// (via on), Authorization only as login= allows. The request_header_*
+// rules are applied last, in forward.
 func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 	out := tx.req.Header.Clone()
 	if out == nil {
@@ -354,28 +357,11 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 		// peer unless login=PASS or login=PASSTHRU says so.
 		delete(out, "Authorization")
 	}
-	client := "unknown"
-	if tx.clientIP.IsValid() {
-		client = tx.clientIP.Unmap().String()
+	h.setForwardedFor(out, tx)
+	if h.via != nil {
+		out["Via"] = h.appendVia(out["Via"])
 	}
-	if prior := out["X-Forwarded-For"]; len(prior) > 0 {
-		out.Set("X-Forwarded-For", joinList(prior)+", "+client)
-	} else {
-		out.Set("X-Forwarded-For", client)
-	}
-	out["Via"] = h.appendVia(out["Via"])
 	return out
-}
-
-func joinList(vs []string) string {
-	if len(vs) == 1 {
-		return vs[0]
-	}
-	s := vs[0]
-	for _, v := range vs[1:] {
-		s += ", " + v
-	}
-	return s
 }
 
 // errorStatus maps a forwarding error to the status and Squid error page.

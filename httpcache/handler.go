@@ -66,6 +66,11 @@ type Options struct {
 	// Version is the product token in Via and error pages. Default "cuttle".
 	Version string
 
+	// Headers are the header rules: request_header_access,
+	// reply_header_access, *_header_replace, *_header_add, forwarded_for,
+	// follow_x_forwarded_for and via. The zero value is Squid's default.
+	Headers HeaderOptions
+
 	// MaxObjectSize is maximum_object_size: larger replies are forwarded but
 	// not stored. 0 means 4 MiB, Squid's default.
 	MaxObjectSize int64
@@ -163,6 +168,7 @@ type Handler struct {
 	now       func() time.Time
 	transport http.RoundTripper
 	errorLog  *log.Logger
+	hdr       *headerRules
 
 	// peers is the state of Options.Peers (peers.go).
 	peers *peerSet
@@ -246,7 +252,10 @@ func New(opts Options) (*Handler, error) {
 		return nil, err
 	}
 	name := opts.VisibleHostname
-	h.via = []string{"1.1 " + name + " (" + opts.Version + ")"}
+	if !opts.Headers.NoVia {
+		h.via = []string{"1.1 " + name + " (" + opts.Version + ")"}
+	}
+	h.hdr = compileHeaderRules(opts.Headers)
 	h.xCacheHit = []string{"HIT from " + name}
 	h.xCacheMiss = []string{"MISS from " + name}
 	cs := cacheStatusName(name)
@@ -336,6 +345,11 @@ type transaction struct {
 	urlPort    int
 	clientIP   netip.Addr
 	clientPort uint16
+
+	// indirectIP is the indirect client found by follow_x_forwarded_for;
+	// srcIP, when valid, is the address src ACLs match instead of
+	// clientIP (xff.go).
+	indirectIP, srcIP netip.Addr
 
 	result, hier string
 	peer         *Peer
@@ -427,6 +441,9 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 	*st = txState{}
 	tx, cw := &st.tx, &st.cw
 	cw.ResponseWriter = rw
+	if h.hdr.replyHooks {
+		cw.h, cw.tx = h, tx // reply_header_access and reply_header_add
+	}
 	tx.req, tx.port, tx.start = req, port, h.now()
 	markServed(req)
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
@@ -453,9 +470,10 @@ func (h *Handler) storedHeader(out http.Header, tx *transaction, c *cached, age 
 	out["Content-Length"] = c.contentLengthField(size)
 }
 
-// appendVia adds this cache to a Via field (RFC 9110, Section 7.6.3).
+// appendVia adds this cache to a Via field (RFC 9110, Section 7.6.3),
+// unless via is off.
 func (h *Handler) appendVia(prev []string) []string {
-	if len(prev) == 0 {
+	if len(prev) == 0 || h.via == nil {
 		return h.via
 	}
 	out := make([]string, 0, len(prev)+1)

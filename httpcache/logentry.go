@@ -14,6 +14,11 @@ type countingWriter struct {
 	status int
 	bytes  int64
 	header int64 // the status line and header fields (%<sh)
+
+	// h and tx are set when reply_header_access or reply_header_add rules
+	// apply to the header before it is written.
+	h  *Handler
+	tx *transaction
 }
 
 func (w *countingWriter) WriteHeader(status int) {
@@ -28,6 +33,10 @@ func (w *countingWriter) writeHeaderSized(status, fields int) {
 	}
 	w.status = status
 	h := w.Header()
+	if w.h != nil {
+		w.h.hdr.applyReply(w.h, h, w.tx, status)
+		fields = -1
+	}
 	if fields < 0 {
 		fields = headerWireSize(h)
 	}
@@ -86,6 +95,8 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 		ResponseHeader: w.Header(),
 	}
 	switch {
+	case tx.indirectIP.IsValid() && !h.hdr.directLog:
+		e.ClientIP = tx.indirectIP.String() // log_uses_indirect_client
 	case tx.clientIP.Is4In6():
 		e.ClientIP = tx.clientIP.Unmap().String()
 	case tx.clientIP.IsValid():

@@ -56,6 +56,7 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	}
 	tx.setURL(u)
 	tx.key = tx.url
+	h.followXFF(tx)
 	tx.lookup = tx.port.lookupNone
 
 	if h.rateLimited(cw, tx) {

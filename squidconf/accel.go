@@ -141,6 +141,7 @@ func (p *parser) accelDefaults() {
 	c.DebugOptions = defaultDebugOptions
 	c.ForwardedFor = defaultForwardedFor
 	c.Via = true
+	c.ACLUsesIndirectClient, c.LogUsesIndirectClient = true, true
 	c.ReadTimeout = defaultReadTimeout
 	c.RequestTimeout = defaultRequestTimeout
 	c.ConnectTimeout = defaultConnectTimeout

@@ -180,6 +180,12 @@ type Config struct {
 	// FollowXForwardedFor holds the follow_x_forwarded_for rules in order.
 	FollowXForwardedFor []AccessRule
 
+	// ACLUsesIndirectClient and LogUsesIndirectClient are
+	// acl_uses_indirect_client and log_uses_indirect_client (both on by
+	// default): whether src ACLs and the access log see the indirect
+	// client address that follow_x_forwarded_for finds.
+	ACLUsesIndirectClient, LogUsesIndirectClient bool
+
 	// Via is via (default on); HTTPDSuppressVersionString is
 	// httpd_suppress_version_string (default off).
 	Via, HTTPDSuppressVersionString bool

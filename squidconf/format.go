@@ -216,6 +216,12 @@ var configPrinters = []configPrinter{
 	{[]string{"FollowXForwardedFor"}, func(f *formatter, c *Config) {
 		f.rules("follow_x_forwarded_for", c.FollowXForwardedFor)
 	}},
+	{[]string{"ACLUsesIndirectClient"}, func(f *formatter, c *Config) {
+		f.onOff("acl_uses_indirect_client", c.ACLUsesIndirectClient, f.defaults.ACLUsesIndirectClient)
+	}},
+	{[]string{"LogUsesIndirectClient"}, func(f *formatter, c *Config) {
+		f.onOff("log_uses_indirect_client", c.LogUsesIndirectClient, f.defaults.LogUsesIndirectClient)
+	}},
 	{[]string{"Via"}, func(f *formatter, c *Config) { f.onOff("via", c.Via, f.defaults.Via) }},
 	{[]string{"HTTPDSuppressVersionString"}, func(f *formatter, c *Config) {
 		f.onOff("httpd_suppress_version_string", c.HTTPDSuppressVersionString, f.defaults.HTTPDSuppressVersionString)

@@ -293,6 +293,10 @@ func (p *parser) typed(name string, d *directive) bool {
 		p.parseForwardedFor(d)
 	case "follow_x_forwarded_for":
 		p.parseAccessList(d, &c.FollowXForwardedFor)
+	case "acl_uses_indirect_client":
+		p.parseOnOffDirective(d, &c.ACLUsesIndirectClient)
+	case "log_uses_indirect_client":
+		p.parseOnOffDirective(d, &c.LogUsesIndirectClient)
 	case "via":
 		p.parseOnOffDirective(d, &c.Via)
 		p.accel.via = d

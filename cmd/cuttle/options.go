@@ -190,6 +190,10 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		}
 	}
 	s.handler.Version = "cuttle/" + version
+	if cfg.HTTPDSuppressVersionString {
+		s.handler.Version = "cuttle" // in Via and on error pages; X-Cache has none
+	}
+	s.handler.Headers, errs = headerOptions(cfg, acls, w, errs)
 	s.handler.MaxObjectSize = cfg.MaximumObjectSize
 	s.logTerms = make([][]httpcache.Term, len(cfg.AccessLogs))
 	for i, al := range cfg.AccessLogs {
