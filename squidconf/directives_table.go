@@ -156,7 +156,7 @@ var knownDirectives = map[string]directiveInfo{
 	"err_html_text":                             {status: statusUnsupported, note: noteErrorPages},
 	"err_page_stylesheet":                       {status: statusUnsupported, note: noteErrorPages},
 	"error_default_language":                    {status: statusUnsupported, note: noteErrorPages},
-	"error_directory":                           {status: statusUnsupported, note: noteErrorPages},
+	"error_directory":                           {status: statusParsed, note: "cuttle's built-in error pages are sent"},
 	"error_log_languages":                       {status: statusNotNeeded, note: "cuttle's error pages are not translated, so there is nothing to log"},
 	"error_map":                                 {status: statusObsolete, note: noteSquid3},
 	"esi_parser":                                {status: statusUnsupported, note: "cuttle does not process Edge Side Includes"},
