@@ -333,6 +333,8 @@ type transaction struct {
 	// request selects (Cache-Status fwd=vary-miss).
 	varyMiss bool
 
+	acl aclState // what ACLs read and record (acltypes.go)
+
 	// For the access log: the error page served (%err_code), the
 	// origin's status (%<Hs) and when the origin was asked and had
 	// answered in full (%<pt, %<tt).
@@ -399,6 +401,7 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		tx.clientIP, tx.clientPort = ap.Addr(), ap.Port()
 	}
+	h.startACL(tx)
 	h.handle(cw, tx)
 	h.logTransaction(tx, cw)
 	*st = txState{} // drop references before pooling
