@@ -26,6 +26,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	if tx.result == "" {
 		tx.result = "TCP_MISS"
 	}
+	if !h.missAllowed(rw, tx) {
+		return
+	}
 	if len(h.opts.Peers) == 0 {
 		// Accelerated requests never go direct (squid.conf never_direct).
 		h.serveError(rw, tx, http.StatusServiceUnavailable, "ERR_CANNOT_FORWARD")
@@ -130,6 +133,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	if !safeMethod(req.Method) && res.StatusCode < 400 {
 		h.invalidate(ctx, tx, res.Header)
 	}
+	if !h.replyAllowed(rw, tx, res.StatusCode, res.Header) {
+		return // not stored either
+	}
 
 	sw, stored := h.storeResponse(tx, res, requestTime, responseTime)
 	if stored {
@@ -187,7 +193,7 @@ func (h *Handler) fwdStatus(cs []string, status int) []string {
 // URL, or the variant's secondary key when it varies (Section 4.1). It
 // returns the writer, and false when the response is not stored.
 func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime, responseTime time.Time) (*storeWriter, bool) {
-	if tx.noStore {
+	if tx.noStore || !h.storeMissAllowed(tx, res) {
 		return nil, false
 	}
 	req := tx.req

@@ -164,6 +164,9 @@ func (h *Handler) serveStale(rw *countingWriter, tx *transaction, s *staleObject
 	out := rw.Header()
 	clear(out)
 	h.storedHeader(out, tx, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, s.size)
+	if !h.replyAllowed(rw, tx, c.status, c.header) {
+		return
+	}
 	if h.answerConditional(rw, tx, c) {
 		return
 	}

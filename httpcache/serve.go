@@ -54,9 +54,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	tx.key = tx.url
 	tx.lookup = tx.port.lookupNone
 
-	if !allowed(h.opts.Access, tx) {
+	if ok, name := check(h.opts.Access, tx); !ok {
 		tx.result = "TCP_DENIED"
-		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		h.deny(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED", name)
 		return
 	}
 	if req.Method == "PURGE" {
@@ -221,6 +221,9 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	case useStaleRefresh:
 		h.refreshInBackground(tx, c)
 	}
+	if !h.sendHitAllowed(tx, c) {
+		return hitNone, nil // squid.conf send_hit deny: a miss
+	}
 
 	out := rw.Header()
 	h.storedHeader(out, tx, c, age, h.hitStatus(c.lifetime-age), obj.Meta.Size)
@@ -230,6 +233,9 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 		tx.result = "TCP_NEGATIVE_HIT"
 	case tier == store.TierDisk:
 		tx.result = "TCP_HIT"
+	}
+	if !h.replyAllowed(rw, tx, c.status, c.header) {
+		return hitServed, nil
 	}
 	if h.answerConditional(rw, tx, c) {
 		return hitServed, nil
