@@ -126,22 +126,10 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		fmt.Fprintf(w, "%s: cache_peer: cuttle uses the first origin server only for now (FIRSTUP_PARENT)\n", cfg.CachePeers[0].Pos)
 	}
 
-	acls := make(map[string]httpcache.ACL, len(cfg.ACLs))
-	for _, a := range cfg.ACLs {
-		args := append(append([]string(nil), a.Flags...), a.Values...)
-		acl, err := httpcache.NewACL(a.Type, args)
-		if err != nil {
-			if a.BuiltIn {
-				acl = httpcache.NeverACL()
-			} else {
-				fmt.Fprintf(w, "%s: acl %s %s: not evaluated by cuttle yet; it never matches\n", a.Pos, a.Name, a.Type)
-				acl = httpcache.NeverACL()
-			}
-		}
-		acls[a.Name] = acl
-	}
+	acls := compileACLs(cfg, w)
 	s.handler.Access, errs = buildRules("http_access", cfg.HTTPAccess, acls, errs)
 	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
+	errs = buildAccessControl(cfg, &s.handler, acls, w, errs)
 	for _, a := range cfg.ACLs {
 		// Squid enables PURGE when an acl of type method names it.
 		if a.Type == "method" && slices.Contains(a.Values, "PURGE") {
@@ -193,6 +181,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		}
 	}
 	s.handler.Version = "cuttle/" + version
+	s.handler.SuppressVersion = cfg.HTTPDSuppressVersionString
 	s.handler.MaxObjectSize = cfg.MaximumObjectSize
 	s.logTerms = make([][]httpcache.Term, len(cfg.AccessLogs))
 	for i, al := range cfg.AccessLogs {
