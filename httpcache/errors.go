@@ -338,9 +338,11 @@ func requestText(tx *transaction) string {
 	return b.String()
 }
 
-// denyURL expands the %-codes of a deny_info redirect URL, each value
-// escaped as Squid's rfc1738_escape_part does, except %R (the URL path),
-// which Squid inserts as is.
+// denyURL expands the %-codes of a deny_info redirect URL as Squid 5
+// does: each value is HTML-quoted first (so "&" in the URL arrives as
+// "&amp;", a quirk kept for compatibility: a redirect target written for
+// Squid decodes the same values) and then escaped as rfc1738_escape_part
+// does, except %R (the URL path), which is only quoted.
 func (h *Handler) denyURL(pattern string, tx *transaction) string {
 	var b strings.Builder
 	for {
@@ -357,8 +359,10 @@ func (h *Handler) denyURL(pattern string, tx *transaction) string {
 		case !ok:
 			v = "%" + string(code)
 		case code == 'R':
-			b.WriteString(v)
+			b.WriteString(squidQuote(v))
 			continue
+		default:
+			v = squidQuote(v)
 		}
 		b.WriteString(escapePart(v))
 	}
@@ -376,6 +380,31 @@ func escapePart(s string) string {
 			continue
 		}
 		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// squidQuote is Squid's html_quote: the five HTML special characters as
+// entities, and every byte outside printable ASCII as a numeric entity.
+func squidQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<':
+			b.WriteString("&lt;")
+		case c == '>':
+			b.WriteString("&gt;")
+		case c == '"':
+			b.WriteString("&quot;")
+		case c == '&':
+			b.WriteString("&amp;")
+		case c == '\'':
+			b.WriteString("&#39;")
+		case c < 0x20 || c >= 0x7f:
+			b.WriteString("&#" + strconv.Itoa(int(c)) + ";")
+		default:
+			b.WriteByte(c)
+		}
 	}
 	return b.String()
 }
