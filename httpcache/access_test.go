@@ -320,14 +320,17 @@ func TestErrorPageHeaders(t *testing.T) {
 
 // TestMaxConn opens real connections: the third from one address is
 // denied (maxconn 2 means more than two), and once one closes a new
-// request is allowed again.
+// request is allowed again. localip is checked on the way.
 func TestMaxConn(t *testing.T) {
 	t.Parallel()
 	c := hfNewClock()
 	o := acOrigin(t)
 	var h *Handler
 	p := hfNewProxy(t, o, c, nil, func(opts *Options) {
-		opts.Access = []Rule{acRule(false, acACL(t, "many", "maxconn", "2")), acRule(true, acACL(t, "all", "all"))}
+		// localip needs the connection's record too: every request here
+		// is to 127.0.0.1, so the second rule never denies.
+		notLocal := Rule{Allow: false, Terms: []Term{{ACL: acACL(t, "me", "localip", "127.0.0.1"), Not: true}}}
+		opts.Access = []Rule{acRule(false, acACL(t, "many", "maxconn", "2")), notLocal, acRule(true, acACL(t, "all", "all"))}
 	})
 	h = p.h
 	srv := httptest.NewUnstartedServer(h.Port(Port{Vhost: true, Scheme: "http", ListenPort: 3128}))

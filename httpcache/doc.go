@@ -10,4 +10,10 @@
 // misses to the first origin server cache_peer and streams the reply to the
 // client and into the store at the same time, then writes one access.log
 // line per transaction.
+//
+// Access control follows Squid: the acl types ([CompileACL]) and the
+// first-match access lists http_access, http_reply_access, miss_access,
+// send_hit, store_miss and cache; a denial sends one of Squid's error pages
+// (errors.go, in cuttle's own words) or what deny_info says for the last
+// ACL evaluated (denyinfo.go).
 package httpcache
