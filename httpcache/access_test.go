@@ -47,6 +47,7 @@ func acOrigin(t *testing.T) *origin {
 	return hfNewOrigin(t, hfNewClock(), func(_ int, rw http.ResponseWriter, req *http.Request) {
 		rw.Header().Set("Cache-Control", "max-age=600")
 		rw.Header().Set("Content-Type", "text/plain")
+		rw.Header().Set("ETag", `"e"`)
 		switch {
 		case strings.HasPrefix(req.URL.Path, "/secret"):
 			rw.Header().Set("X-Secret", "yes")
@@ -113,6 +114,8 @@ func TestReplyAccess(t *testing.T) {
 	hfCheck(t, "allowed by request field", res, body, 200, "body of /secret-stored")
 	res, body, _ = p.do(t, get("/secret-stored"))
 	hfCheck(t, "denied hit", res, body, 403, "*", "X-Squid-Error", "ERR_ACCESS_DENIED 0")
+	res, body, _ = p.do(t, get("/secret-stored", "If-None-Match: \"e\"\r\n"))
+	hfCheck(t, "304 always allowed", res, body, 304, "")
 	// The denied /secret was not stored: asked again, it goes to the origin.
 	p.do(t, get("/secret"))
 	hfWantOrigin(t, o, 6)
@@ -123,6 +126,7 @@ func TestReplyAccess(t *testing.T) {
 		"TCP_MISS/204 FIRSTUP_PARENT/127.0.0.1",
 		"TCP_MISS/200 FIRSTUP_PARENT/127.0.0.1",
 		"TCP_DENIED_REPLY/403 HIER_NONE/-",
+		"TCP_INM_HIT/304 HIER_NONE/-",
 		"TCP_DENIED_REPLY/403 FIRSTUP_PARENT/127.0.0.1",
 	)
 }

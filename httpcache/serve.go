@@ -234,10 +234,10 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	case tier == store.TierDisk:
 		tx.result = "TCP_HIT"
 	}
-	if !h.replyAllowed(rw, tx, c.status, c.header) {
-		return hitServed, nil
-	}
 	if h.answerConditional(rw, tx, c) {
+		return hitServed, nil // a 304, which http_reply_access always allows
+	}
+	if !h.replyAllowed(rw, tx, c.status, c.header) {
 		return hitServed, nil
 	}
 	if c.status == http.StatusOK && tx.req.Method == http.MethodGet && len(tx.req.Header["Range"]) > 0 {
