@@ -108,6 +108,7 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 		indirectIP: tx.indirectIP, srcIP: tx.srcIP, logged: true,
 	}
 	bg.setURL(tx.url)
+	bg.acl.internal = true
 	bg.key, bg.lookup = key, tx.port.lookupHit
 	// A request max-age=0 makes serveHit hand back the stale object for
 	// revalidation instead of serving it again.
