@@ -114,7 +114,7 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 	// revalidation instead of serving it again.
 	bg.rd = requestDirectives{cc: noDirectives}
 	bg.rd.cc.MaxAge = 0
-	go func() {
+	h.background.Go(func() {
 		defer cancel()
 		defer h.refreshing.end(key, done)
 		defer func() {
@@ -129,7 +129,7 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 			defer stale.close()
 			h.forward(cw, bg, h.statusStale, stale)
 		}
-	}()
+	})
 }
 
 // discardWriter is an http.ResponseWriter that throws the reply away:

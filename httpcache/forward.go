@@ -444,12 +444,12 @@ func (h *Handler) startStore(key string, c *cached, size int64) *storeWriter {
 	pr, pw := io.Pipe()
 	sw := &storeWriter{pw: pw, done: make(chan error, 1), limit: h.opts.MaxObjectSize}
 	meta := metaFor(c, size)
-	go func() {
+	h.background.Go(func() {
 		err := h.opts.Store.Put(context.Background(), key, meta, pr)
 		// Unblock the writer if Put gave up before the end of the body.
 		pr.CloseWithError(cmp.Or(err, io.ErrClosedPipe))
 		sw.done <- err
-	}()
+	})
 	return sw
 }
 

@@ -222,7 +222,8 @@ type Handler struct {
 	maxVariants int
 	variantMu   variantLocks
 	flights     flightGroup
-	refreshing  flightGroup // background refreshes (stale-while-revalidate)
+	background  sync.WaitGroup // store writers and background refreshes: see Wait
+	refreshing  flightGroup    // background refreshes (stale-while-revalidate)
 
 	// statusHitTTL holds ready-made Cache-Status values for hits with the
 	// first hour of remaining freshness (ttl=N), like ageFields.
@@ -327,6 +328,12 @@ func (h *Handler) Close() {
 		h.auth.close()
 	}
 }
+
+// Wait waits for the work the Handler's requests left running: objects
+// being written to the store and background refreshes
+// (stale-while-revalidate). Call it after the servers have stopped and
+// before the store is closed.
+func (h *Handler) Wait() { h.background.Wait() }
 
 // newTransport returns the pooled origin transport.
 func newTransport() *http.Transport {
