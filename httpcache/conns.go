@@ -25,6 +25,31 @@ import (
 // is ready to use.
 type ConnTable struct {
 	m sync.Map // net.Conn → *connInfo
+
+	ipMu  sync.Mutex         // protects perIP
+	perIP map[netip.Addr]int // open connections by client address (acl maxconn)
+}
+
+// PerIP returns the number of open connections from the client address ip
+// (squid.conf acl maxconn).
+func (t *ConnTable) PerIP(ip netip.Addr) int {
+	t.ipMu.Lock()
+	defer t.ipMu.Unlock()
+	return t.perIP[ip.Unmap()]
+}
+
+// countIP adds delta to the connections of ip.
+func (t *ConnTable) countIP(ip netip.Addr, delta int) {
+	t.ipMu.Lock()
+	defer t.ipMu.Unlock()
+	if t.perIP == nil {
+		t.perIP = make(map[netip.Addr]int)
+	}
+	if n := t.perIP[ip] + delta; n > 0 {
+		t.perIP[ip] = n
+	} else {
+		delete(t.perIP, ip)
+	}
 }
 
 // Len returns the number of open client connections.
@@ -42,6 +67,12 @@ type connInfo struct {
 	served   bool // a handler ran for the request being read, if any
 
 	localIP string // the address the client connected to (%>la), set once
+
+	// remote is the client's address, counted in ConnTable.perIP from
+	// StateNew until the connection ends; invalid when not counted.
+	remote netip.Addr
+
+	notes []accesslog.Note // annotations of acl annotate_client
 }
 
 type connKey struct{}
@@ -87,9 +118,22 @@ func (h *Handler) ConnState(c net.Conn, state http.ConnState) {
 		ci.served = true
 	}
 	ci.state = state
+	var counted netip.Addr
+	switch {
+	case state == http.StateNew && !ci.remote.IsValid():
+		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			ci.remote = ta.AddrPort().Addr().Unmap()
+			h.opts.Conns.countIP(ci.remote, 1)
+		}
+	case state == http.StateClosed || state == http.StateHijacked:
+		counted, ci.remote = ci.remote, netip.Addr{}
+	}
 	ci.mu.Unlock()
 	if state != http.StateClosed && state != http.StateHijacked {
 		return
+	}
+	if counted.IsValid() {
+		h.opts.Conns.countIP(counted, -1)
 	}
 	h.opts.Conns.m.Delete(c)
 	if state == http.StateHijacked || prev == http.StateIdle || served {
@@ -98,6 +142,21 @@ func (h *Handler) ConnState(c net.Conn, state http.ConnState) {
 	// New (nothing read) or Active without a handler (an incomplete
 	// header): Squid's error:transaction-end-before-headers.
 	h.logConnEnd(c, ci.accepted)
+}
+
+// startACL prepares what the ACLs of a transaction read: the connection
+// table (acl maxconn) and the annotations of the connection (acl
+// annotate_client).
+func (h *Handler) startACL(tx *transaction) {
+	tx.acl.conns = h.opts.Conns
+	if ci, ok := tx.req.Context().Value(connKey{}).(*connInfo); ok {
+		tx.acl.conn = ci
+		ci.mu.Lock()
+		if len(ci.notes) > 0 {
+			tx.acl.notes = append(tx.acl.notes, ci.notes...)
+		}
+		ci.mu.Unlock()
+	}
 }
 
 // markServed records that a handler runs for the connection's request.

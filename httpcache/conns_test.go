@@ -1,14 +1,18 @@
 package httpcache
 
 import (
+	"bufio"
+	"context"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +190,56 @@ func localIPOf(t *testing.T, srv *httptest.Server) string {
 	}
 	res.Body.Close()
 	return <-got
+}
+
+// TestPerIPCountSurvivesReload: a connection counted by one configuration's
+// Handler is uncounted by the next one's when it closes after a reload,
+// as both share the ConnTable (acl maxconn).
+func TestPerIPCountSurvivesReload(t *testing.T) {
+	t.Parallel()
+	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mem.Close)
+	conns := new(ConnTable)
+	var handlers [2]*Handler
+	for i := range handlers {
+		h, err := New(Options{Store: mem, Access: []Rule{{Allow: true}}, Conns: conns, ErrorLog: log.New(io.Discard, "", 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		handlers[i] = h
+	}
+	var cur atomic.Pointer[Handler]
+	cur.Store(handlers[0])
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		cur.Load().Port(Port{Vhost: true}).ServeHTTP(rw, req)
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) { cur.Load().ConnState(c, s) }
+	srv.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return cur.Load().ConnContext(ctx, c) }
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if _, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("127.0.0.1")
+	if n := conns.PerIP(ip); n != 1 {
+		t.Fatalf("PerIP = %d with one connection, want 1", n)
+	}
+	cur.Store(handlers[1]) // the reload
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for conns.PerIP(ip) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("PerIP = %d after the close, want 0", conns.PerIP(ip))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

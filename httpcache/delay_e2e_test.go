@@ -192,7 +192,9 @@ func TestDelayClientGone(t *testing.T) {
 	}
 	conn.Close()
 	lines := waitLines(t, p.logger, p.logPath, 1)
-	if len(lines) != 1 || !strings.Contains(lines[0], " TCP_MISS_ABORTED/200 ") {
-		t.Fatalf("access.log = %q, want one TCP_MISS_ABORTED/200 line within seconds (the pool needs minutes)", lines)
+	// 200 when the reply had started, 000 when the client left before the
+	// origin's header arrived.
+	if len(lines) != 1 || !strings.Contains(lines[0], " TCP_MISS_ABORTED/200 ") && !strings.Contains(lines[0], " TCP_MISS_ABORTED/000 ") {
+		t.Fatalf("access.log = %q, want one TCP_MISS_ABORTED line within seconds (the pool needs minutes)", lines)
 	}
 }

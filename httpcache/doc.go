@@ -15,4 +15,10 @@
 // http_access may ask clients to log in: [BasicAuth] (auth_param basic)
 // checks the Basic credentials of proxy_auth ACLs against an htpasswd file
 // in process or with Squid authentication helpers.
+//
+// Access control follows Squid: the acl types ([CompileACL]) and the
+// first-match access lists http_access, http_reply_access, miss_access,
+// send_hit, store_miss and cache; a denial sends one of Squid's error pages
+// (errors.go, in cuttle's own words) or what deny_info says for the last
+// ACL evaluated (denyinfo.go).
 package httpcache

@@ -108,12 +108,13 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 		indirectIP: tx.indirectIP, srcIP: tx.srcIP, logged: true,
 	}
 	bg.setURL(tx.url)
+	bg.acl.internal = true
 	bg.key, bg.lookup = key, tx.port.lookupHit
 	// A request max-age=0 makes serveHit hand back the stale object for
 	// revalidation instead of serving it again.
 	bg.rd = requestDirectives{cc: noDirectives}
 	bg.rd.cc.MaxAge = 0
-	go func() {
+	h.background.Go(func() {
 		defer cancel()
 		defer h.refreshing.end(key, done)
 		defer func() {
@@ -128,7 +129,7 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 			defer stale.close()
 			h.forward(cw, bg, h.statusStale, stale)
 		}
-	}()
+	})
 }
 
 // discardWriter is an http.ResponseWriter that throws the reply away:

@@ -27,6 +27,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	if tx.result == "" {
 		tx.result = "TCP_MISS"
 	}
+	if !h.missAllowed(rw, tx) {
+		return
+	}
 	path := h.selectPath(tx)
 	if len(path) == 0 {
 		// No peer may take the request and it may not go direct
@@ -46,6 +49,12 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	if errors.Is(err, errBadRequest) {
 		tx.peer, tx.hier = nil, ""
 		h.serveError(rw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
+		return
+	}
+	if err != nil && ctx.Err() != nil {
+		// The client went away while the origin was asked: nobody to
+		// answer (logged _ABORTED with status 000, as Squid does).
+		tx.result += "_ABORTED"
 		return
 	}
 	if err != nil {
@@ -107,6 +116,9 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 
 	if !safeMethod(req.Method) && res.StatusCode < 400 {
 		h.invalidate(ctx, tx, res.Header)
+	}
+	if !h.replyAllowed(rw, tx, res.StatusCode, res.Header) {
+		return // not stored either
 	}
 
 	sw, stored := h.storeResponse(tx, res, requestTime, responseTime)
@@ -212,7 +224,7 @@ func (h *Handler) fwdStatus(cs []string, status int) []string {
 // URL, or the variant's secondary key when it varies (Section 4.1). It
 // returns the writer, and false when the response is not stored.
 func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime, responseTime time.Time) (*storeWriter, bool) {
-	if tx.noStore {
+	if tx.noStore || !h.storeMissAllowed(tx, res) {
 		return nil, false
 	}
 	req := tx.req
@@ -432,12 +444,12 @@ func (h *Handler) startStore(key string, c *cached, size int64) *storeWriter {
 	pr, pw := io.Pipe()
 	sw := &storeWriter{pw: pw, done: make(chan error, 1), limit: h.opts.MaxObjectSize}
 	meta := metaFor(c, size)
-	go func() {
+	h.background.Go(func() {
 		err := h.opts.Store.Put(context.Background(), key, meta, pr)
 		// Unblock the writer if Put gave up before the end of the body.
 		pr.CloseWithError(cmp.Or(err, io.ErrClosedPipe))
 		sw.done <- err
-	}()
+	})
 	return sw
 }
 

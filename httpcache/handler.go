@@ -79,6 +79,33 @@ type Options struct {
 	// answered from the cache nor stored. Empty allows everything.
 	CacheAccess []Rule
 
+	// ReplyAccess is http_reply_access: a reply it denies is replaced by
+	// ERR_ACCESS_DENIED (TCP_DENIED_REPLY). Empty allows every reply.
+	ReplyAccess []Rule
+
+	// MissAccess is miss_access: a request it denies is not forwarded and
+	// gets ERR_FORWARDING_DENIED. Empty allows every request.
+	MissAccess []Rule
+
+	// SendHit is send_hit: a stored response it denies is not served (the
+	// request is a miss). StoreMiss is store_miss: a response it denies is
+	// not stored. Empty allows everything.
+	SendHit, StoreMiss []Rule
+
+	// DenyInfo holds the deny_info lines in order: the page, redirect or
+	// reset a denial sends, chosen by the last ACL evaluated.
+	DenyInfo []DenyInfo
+
+	// ErrorDirectory is error_directory: error page templates are read
+	// from files of this directory at start, with Squid's %-codes. ""
+	// sends cuttle's built-in pages.
+	ErrorDirectory string
+
+	// SuppressVersion is httpd_suppress_version_string: the version is left
+	// out of Server, Via and error pages ("cuttle" instead of
+	// "cuttle/1.2").
+	SuppressVersion bool
+
 	// NegativeTTL is negative_ttl: how long error replies (404, 500 and
 	// friends, as Squid lists them) without explicit freshness are kept.
 	// 0, Squid's default, keeps none.
@@ -195,7 +222,8 @@ type Handler struct {
 	maxVariants int
 	variantMu   variantLocks
 	flights     flightGroup
-	refreshing  flightGroup // background refreshes (stale-while-revalidate)
+	background  sync.WaitGroup // store writers and background refreshes: see Wait
+	refreshing  flightGroup    // background refreshes (stale-while-revalidate)
 
 	// statusHitTTL holds ready-made Cache-Status values for hits with the
 	// first hour of remaining freshness (ttl=N), like ageFields.
@@ -203,6 +231,11 @@ type Handler struct {
 	cacheStatus  string // this cache's name in Cache-Status
 
 	auth *authenticator // auth_param basic, or nil (auth.go)
+	// Error pages (denyinfo.go): the Server field, the deny_info line of
+	// each ACL and the error_directory templates by name.
+	server    []string
+	denyInfo  map[string]*DenyInfo
+	templates map[string]string
 }
 
 // tierGetter is the optional power of a store to report the tier of a hit
@@ -222,6 +255,9 @@ func New(opts Options) (*Handler, error) {
 	if opts.Version == "" {
 		opts.Version = "cuttle"
 	}
+	if opts.SuppressVersion {
+		opts.Version, _, _ = strings.Cut(opts.Version, "/")
+	}
 	if opts.MaxObjectSize <= 0 {
 		opts.MaxObjectSize = 4 << 20
 	}
@@ -239,6 +275,7 @@ func New(opts Options) (*Handler, error) {
 	if h.errorLog == nil {
 		h.errorLog = log.Default()
 	}
+	h.setupErrorPages()
 	if h.opts.Stats == nil {
 		h.opts.Stats = NewStats(h.now)
 	}
@@ -291,6 +328,12 @@ func (h *Handler) Close() {
 		h.auth.close()
 	}
 }
+
+// Wait waits for the work the Handler's requests left running: objects
+// being written to the store and background refreshes
+// (stale-while-revalidate). Call it after the servers have stopped and
+// before the store is closed.
+func (h *Handler) Wait() { h.background.Wait() }
 
 // newTransport returns the pooled origin transport.
 func newTransport() *http.Transport {
@@ -380,6 +423,8 @@ type transaction struct {
 	// request selects (Cache-Status fwd=vary-miss).
 	varyMiss bool
 
+	acl aclState // what ACLs read and record (acltypes.go)
+
 	// For the access log: the error page served (%err_code), the
 	// origin's status (%<Hs) and when the origin was asked and had
 	// answered in full (%<pt, %<tt).
@@ -449,6 +494,7 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		tx.clientIP, tx.clientPort = ap.Addr(), ap.Port()
 	}
+	h.startACL(tx)
 	h.handle(cw, tx)
 	h.logTransaction(tx, cw)
 	*st = txState{} // drop references before pooling

@@ -120,6 +120,11 @@ func (h *Handler) logTransaction(tx *transaction, w *countingWriter) {
 	}
 	e.ErrorCode = tx.errCode
 	e.User = tx.user
+	e.Notes = tx.acl.notes
+	if tx.acl.reply == nil && w.status != 0 {
+		// Reply acls of access_log lines see the reply as sent.
+		tx.acl.reply, tx.acl.replyStatus = w.Header(), w.status
+	}
 	e.ReplyHeaderBytes = w.header
 	e.RequestHeaderBytes = reqHeader
 	e.RequestBytes = reqHeader + max(tx.req.ContentLength, 0)

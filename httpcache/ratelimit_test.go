@@ -110,7 +110,7 @@ func TestRateLimitHandler(t *testing.T) {
 		t.Fatalf("third request: %d, Retry-After %q, X-Squid-Error %q; want 429, 1, ERR_TOO_MANY_REQUESTS 0",
 			res.StatusCode, res.Header.Get("Retry-After"), res.Header.Get("X-Squid-Error"))
 	}
-	if !strings.Contains(body, "Too Many Requests") {
+	if !strings.Contains(body, "Too many requests") {
 		t.Errorf("429 page = %q, want the Too Many Requests page", body)
 	}
 	if res.Header.Get("Cache-Status") != "accel-test.local; detail=ERR_TOO_MANY_REQUESTS" {

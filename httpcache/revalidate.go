@@ -165,6 +165,9 @@ func (h *Handler) serveStale(rw *countingWriter, tx *transaction, s *staleObject
 	clear(out)
 	h.storedHeader(out, tx, c, CurrentAge(c.initialAge, c.responseTime, h.now()), cacheStatus, s.size)
 	if h.answerConditional(rw, tx, c) {
+		return // a 304, which http_reply_access always allows
+	}
+	if !h.replyAllowed(rw, tx, c.status, c.header) {
 		return
 	}
 	if _, err := s.body.Seek(0, io.SeekStart); err != nil {

@@ -62,13 +62,15 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	if h.rateLimited(cw, tx) {
 		return
 	}
+	tx.acl.last = ""
 	if allow, challenge := h.httpAccess(tx); !allow {
 		if challenge {
 			h.serveChallenge(cw, tx)
 			return
 		}
+		name := tx.acl.last // deny_info names the last ACL evaluated
 		tx.result = "TCP_DENIED"
-		h.serveError(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED")
+		h.deny(cw, tx, http.StatusForbidden, "ERR_ACCESS_DENIED", name)
 		return
 	}
 	if h.serveManager(cw, tx) {
@@ -236,6 +238,9 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 	case useStaleRefresh:
 		h.refreshInBackground(tx, c)
 	}
+	if !h.sendHitAllowed(tx, c) {
+		return hitNone, nil // squid.conf send_hit deny: a miss
+	}
 
 	out := rw.Header()
 	h.storedHeader(out, tx, c, age, h.hitStatus(c.lifetime-age), obj.Meta.Size)
@@ -247,6 +252,9 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 		tx.result = "TCP_HIT"
 	}
 	if h.answerConditional(rw, tx, c) {
+		return hitServed, nil // a 304, which http_reply_access always allows
+	}
+	if !h.replyAllowed(rw, tx, c.status, c.header) {
 		return hitServed, nil
 	}
 	if c.status == http.StatusOK && tx.req.Method == http.MethodGet && len(tx.req.Header["Range"]) > 0 {

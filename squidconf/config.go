@@ -161,6 +161,11 @@ type Config struct {
 	// DenyInfo holds the deny_info lines in order.
 	DenyInfo []DenyInfo
 
+	// ErrorDirectory is error_directory: the directory of the error page
+	// templates, custom ones (deny_info) included. "" (the default) means
+	// the built-in pages.
+	ErrorDirectory string
+
 	// LogfileRotate is logfile_rotate (default 0, Debian's; upstream 10).
 	LogfileRotate int
 

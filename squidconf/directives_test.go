@@ -102,6 +102,8 @@ func TestScalars(t *testing.T) {
 			get: func(c *Config) any { return len(c.Notices) }, want: 0},
 		{name: "visible_hostname", src: "visible_hostname cdn.example.com",
 			get: func(c *Config) any { return c.VisibleHostname }, want: "cdn.example.com"},
+		{name: "error_directory", src: "error_directory /etc/squid/errors/custom",
+			get: func(c *Config) any { return c.ErrorDirectory }, want: "/etc/squid/errors/custom"},
 		{name: "pid_filename", src: "pid_filename /tmp/squid.pid", get: func(c *Config) any { return c.PidFilename }, want: "/tmp/squid.pid"},
 		{name: "pid_filename none", src: "pid_filename none", get: func(c *Config) any { return c.PidFilename }, want: ""},
 		{name: "cache_log", src: "cache_log stdio:/squid/logs/cache.log",

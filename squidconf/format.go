@@ -195,6 +195,11 @@ var configPrinters = []configPrinter{
 			f.line("deny_info", words(append([]string{di.Page}, di.ACLs...))...)
 		}
 	}},
+	{[]string{"ErrorDirectory"}, func(f *formatter, c *Config) {
+		if c.ErrorDirectory != f.defaults.ErrorDirectory {
+			f.line("error_directory", word(c.ErrorDirectory))
+		}
+	}},
 	{[]string{"LogfileRotate"}, func(f *formatter, c *Config) {
 		f.integer("logfile_rotate", c.LogfileRotate, f.defaults.LogfileRotate)
 	}},

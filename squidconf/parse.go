@@ -283,6 +283,8 @@ func (p *parser) typed(name string, d *directive) bool {
 		p.parseSwapMark(d, &c.CacheSwapHigh)
 	case "deny_info":
 		p.parseDenyInfo(d)
+	case "error_directory":
+		p.parseString(d, &c.ErrorDirectory)
 	case "logfile_rotate":
 		p.parseIntegerDirective(d, &c.LogfileRotate)
 	case "debug_options":

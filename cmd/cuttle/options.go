@@ -120,25 +120,13 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 
 	s.handler.Auth = basicAuth(cfg, w)
 
-	acls := make(map[string]httpcache.ACL, len(cfg.ACLs))
-	for _, a := range cfg.ACLs {
-		args := append(append([]string(nil), a.Flags...), a.Values...)
-		acl, err := httpcache.NewACL(a.Type, args)
-		if err != nil {
-			if a.BuiltIn {
-				acl = httpcache.NeverACL()
-			} else {
-				fmt.Fprintf(w, "%s: acl %s %s: not evaluated by cuttle yet; it never matches\n", a.Pos, a.Name, a.Type)
-				acl = httpcache.NeverACL()
-			}
-		}
-		acls[a.Name] = acl
-	}
+	acls := compileACLs(cfg, w)
 	s.handler.Access, errs = buildRules("http_access", cfg.HTTPAccess, acls, errs)
 	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
 	s.handler.DelayPools, errs = buildDelayPools(cfg, acls, w, errs)
 	warnLimits(cfg, w)
 	errs = buildPeers(s, acls, w, errs)
+	errs = buildAccessControl(cfg, &s.handler, acls, w, errs)
 	for _, a := range cfg.ACLs {
 		// Squid enables PURGE when an acl of type method names it.
 		if a.Type == "method" && slices.Contains(a.Values, "PURGE") {
@@ -194,6 +182,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		s.handler.Version = "cuttle" // in Via and on error pages; X-Cache has none
 	}
 	s.handler.Headers, errs = headerOptions(cfg, acls, w, errs)
+	s.handler.SuppressVersion = cfg.HTTPDSuppressVersionString
 	s.handler.MaxObjectSize = cfg.MaximumObjectSize
 	s.logTerms = make([][]httpcache.Term, len(cfg.AccessLogs))
 	for i, al := range cfg.AccessLogs {

@@ -358,6 +358,7 @@ func (p *process) retire(old *generation, gone []*portServer, lifetime time.Dura
 		time.Sleep(50 * time.Millisecond)
 	}
 	old.handler.Close() // its authentication helpers
+	old.handler.Wait()  // its store writers, before the store may close
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur := p.gen.Load()
@@ -404,6 +405,7 @@ func (p *process) shutdown(lifetime time.Duration) {
 	p.retiring.Wait()
 	if g := p.gen.Load(); g != nil {
 		g.handler.Close()
+		g.handler.Wait() // store writers finish before the store closes
 	}
 }
 

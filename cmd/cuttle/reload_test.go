@@ -298,6 +298,11 @@ func TestReloadUnderLoad(t *testing.T) {
 	writeConf("gen5.test", false, false)
 	reload("reload 5")
 	pause()
+	// On a loaded machine the clients may have sent little so far: let
+	// them reach a few hundred requests (bounded) before stopping.
+	for deadline := time.Now().Add(20 * time.Second); requests.Load() < 300 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	stop()
 	wg.Wait()
 
