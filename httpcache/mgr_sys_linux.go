@@ -27,8 +27,8 @@ func readProcInfo() procInfo {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		p.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		p.maxRSSKB = ru.Maxrss // KiB on Linux
-		p.majorFaults = ru.Majflt
+		p.maxRSSKB = int64(ru.Maxrss) // KiB on Linux; int32 on 32-bit platforms
+		p.majorFaults = int64(ru.Majflt)
 	}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {

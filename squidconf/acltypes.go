@@ -169,7 +169,7 @@ func atoi(s string) (n int, clean bool) {
 	}
 	i := 0
 	for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
-		if n < 1<<31 {
+		if int64(n) < 1<<31 {
 			n = n*10 + int(t[i]-'0')
 		}
 	}
