@@ -96,6 +96,7 @@ access_log none
 cache_log $work/cache.log
 pid_filename $work/cuttle.pid
 shutdown_lifetime 1 seconds
+cache_effective_user $(id -un)
 EOF
 : >"$work/cache.log"
 

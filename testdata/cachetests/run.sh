@@ -47,6 +47,8 @@ access_log stdio:$work/access.log squid
 cache_log $work/cache.log
 pid_filename none
 shutdown_lifetime 1 seconds
+# Started as root, cuttle would run as proxy, which cannot write here.
+cache_effective_user $(id -un)
 CONF
 "$work/cuttle" -N -f "$work/squid.conf" >"$work/cuttle.log" 2>&1 &
 pids+=($!)
