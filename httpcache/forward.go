@@ -339,7 +339,8 @@ func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Resp
 }
 
 // outgoingHeader builds the request header sent to the origin: the client's
-// end-to-end fields, X-Forwarded-For as forwarded_for says, Via added
+// end-to-end fields but the unkeyed ones (unkeyed.go), X-Forwarded-For as
+// forwarded_for says, Via added
 // (via on), Authorization only as login= allows. The request_header_*
 // rules are applied last, in forward.
 func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
@@ -348,6 +349,7 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 		out = http.Header{}
 	}
 	removeHopByHop(out)
+	h.hdr.removeUnkeyed(out) // unkeyed.go
 	switch {
 	case peer.Login == "PASSTHRU" || peer.Login == "PASS":
 	case peer.header != "":
