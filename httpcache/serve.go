@@ -89,6 +89,14 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		h.forward(cw, tx, h.statusBypass, nil)
 		return
 	}
+	if hasBody(req) {
+		// A GET or HEAD with a body (a "fat GET"): the response may depend
+		// on the body, which is not part of the key, so the cache is
+		// bypassed both ways (RFC 9110, Section 9.3.1).
+		tx.noStore = true
+		h.forward(cw, tx, h.statusBypass, nil)
+		return
+	}
 	tx.rd = parseRequestDirectives(req.Header)
 	if tx.rd.reload && !h.opts.ReloadLookup {
 		// Squid skips the lookup on a client reload unless some
