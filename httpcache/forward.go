@@ -435,7 +435,7 @@ func (h *Handler) startStore(key string, c *cached, size int64) *storeWriter {
 	sw := &storeWriter{pw: pw, done: make(chan error, 1), limit: h.opts.MaxObjectSize}
 	meta := metaFor(c, size)
 	go func() {
-		err := h.opts.Store.Put(context.Background(), key, meta, pr)
+		err := h.storePut(context.Background(), key, meta, pr) // recovers a panic
 		// Unblock the writer if Put gave up before the end of the body.
 		pr.CloseWithError(cmp.Or(err, io.ErrClosedPipe))
 		sw.done <- err

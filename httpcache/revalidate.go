@@ -153,7 +153,7 @@ func (h *Handler) storeRefreshed(tx *transaction, s *staleObject, c *cached) {
 		return
 	}
 	c = withoutCookies(c) // privacy.go
-	err := h.opts.Store.Put(ctx, s.key, metaFor(c, s.size), s.body)
+	err := h.storePut(ctx, s.key, metaFor(c, s.size), s.body)
 	if err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store refreshed %s: %v", tx.url, err)
 	}

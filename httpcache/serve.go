@@ -32,6 +32,7 @@ type portHandler struct {
 }
 
 func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	defer ph.h.recoverRequest(req) // panics.go
 	ph.h.serve(rw, req, &ph.port)
 }
 

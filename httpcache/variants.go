@@ -318,7 +318,7 @@ func (h *Handler) addVariant(ctx context.Context, url string, names []string, ke
 		idx.keys = idx.keys[1:]
 	}
 	meta := store.Meta{Header: idx.marshal(), Decoded: idx, Size: 0}
-	if err := h.opts.Store.Put(ctx, url, meta, bytes.NewReader(nil)); err != nil && !store.Refused(err) {
+	if err := h.storePut(ctx, url, meta, bytes.NewReader(nil)); err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store variant index %s: %v", url, err)
 	}
 	if w, ok := h.opts.Store.(waiter); ok {
