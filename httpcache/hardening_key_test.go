@@ -228,3 +228,26 @@ func TestCanonicalAuthority(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCanonicalAuthority: a canonical authority is its own canonical form
+// (so a key's authority, sent as Host, keys the same again), and never
+// holds a byte that could split a URL, a header or a log line.
+func FuzzCanonicalAuthority(f *testing.F) {
+	for _, s := range []string{"A.com.:080", "[::1]:443", "a..b", "x:", "1.2.3.4:65535", "a@b"} {
+		f.Add("http", s)
+		f.Add("https", s)
+	}
+	f.Fuzz(func(t *testing.T, scheme, in string) {
+		out, ok := canonicalAuthority(scheme, in)
+		if !ok {
+			return
+		}
+		again, ok := canonicalAuthority(scheme, out)
+		if !ok || again != out {
+			t.Fatalf("canonicalAuthority(%q, %q) = %q, but that gives %q, %v", scheme, in, out, again, ok)
+		}
+		if strings.ContainsAny(out, " \t\r\n/?#@\\") || strings.ToLower(out) != out {
+			t.Fatalf("canonicalAuthority(%q, %q) = %q", scheme, in, out)
+		}
+	})
+}
