@@ -25,16 +25,16 @@ func privateStored(c *cached) bool {
 // the client that revalidated gets them, but they are that client's, and
 // the stored response is shared. Squid strips Set-Cookie from hits the same
 // way. c itself is not changed.
+//
+// Set-Cookie2 (RFC 2965, obsoleted by RFC 6265 and ignored by browsers) is
+// kept, as Storable keeps responses that carry it.
 func withoutCookies(c *cached) *cached {
-	_, ok1 := c.header["Set-Cookie"]
-	_, ok2 := c.header["Set-Cookie2"]
-	if !ok1 && !ok2 {
+	if _, ok := c.header["Set-Cookie"]; !ok {
 		return c
 	}
 	cc := *c
 	cc.header = c.header.Clone()
 	delete(cc.header, "Set-Cookie")
-	delete(cc.header, "Set-Cookie2")
 	cc.headerBytes = hitFieldsSize(cc.header)
 	return &cc
 }
