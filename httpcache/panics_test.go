@@ -90,7 +90,7 @@ func TestPanicsRecovered(t *testing.T) {
 				opts.ErrorLog = log.New(cacheLog, "", 0)
 				if tt.transport != nil {
 					base := http.DefaultTransport
-					opts.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+					opts.Transport = rvTransport(func(req *http.Request) (*http.Response, error) {
 						if strings.Contains(req.URL.Path, "/boom") {
 							panic(tt.transport)
 						}
@@ -140,7 +140,7 @@ func TestBackgroundRefreshPanicRecovered(t *testing.T) {
 	n := 0
 	p := hfNewProxy(t, o, c, nil, func(opts *Options) {
 		base := http.DefaultTransport
-		opts.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		opts.Transport = rvTransport(func(req *http.Request) (*http.Response, error) {
 			calls.Lock()
 			n++
 			k := n

@@ -4,7 +4,7 @@ package httpcache
 // the number of ranges and the bytes sent are bounded, invalid or
 // overflowing ranges give 416 or 200 and never store metadata, hostile
 // Vary fields cause no panic, and the variants of one URL are capped.
-// Helpers are prefixed hr.
+// Helpers are prefixed rv.
 
 import (
 	"bytes"
@@ -21,20 +21,20 @@ import (
 	"time"
 )
 
-// hrSize is the size of the object the Range tests cut.
-const hrSize = 100000
+// rvSize is the size of the object the Range tests cut.
+const rvSize = 100000
 
-// hrSecret is a stored response field: it must never show in a body.
-const hrSecret = "stored-metadata-7f3a"
+// rvSecret is a stored response field: it must never show in a body.
+const rvSecret = "stored-metadata-7f3a"
 
-// hrOrigin serves a cacheable hrSize-byte object with a strong ETag.
-func hrOrigin(t *testing.T) *origin {
-	body := bigBody(hrSize)
+// rvOrigin serves a cacheable rvSize-byte object with a strong ETag.
+func rvOrigin(t *testing.T) *origin {
+	body := bigBody(rvSize)
 	return hfNewOrigin(t, hfNewClock(), func(_ int, rw http.ResponseWriter, req *http.Request) {
 		rw.Header().Set("Cache-Control", "max-age=3600")
 		rw.Header().Set("Content-Type", "text/plain")
 		rw.Header().Set("ETag", `"v1"`)
-		rw.Header().Set("X-Meta", hrSecret)
+		rw.Header().Set("X-Meta", rvSecret)
 		http.ServeContent(rw, req, "", time.Time{}, strings.NewReader(body))
 	})
 }
@@ -46,7 +46,7 @@ func hrOrigin(t *testing.T) *origin {
 // framing, and no body holds stored metadata (nginx CVE-2017-7529).
 func TestRangeAdversarial(t *testing.T) {
 	t.Parallel()
-	body := bigBody(hrSize)
+	body := bigBody(rvSize)
 	many := func(n int, spec string) string {
 		return "bytes=" + strings.Repeat(spec+",", n-1) + spec
 	}
@@ -58,12 +58,12 @@ func TestRangeAdversarial(t *testing.T) {
 		multiParts int    // the parts of a multipart 206
 	}{
 		{"G1 1000 single bytes", many(1000, "0-0"), 200, "", 0},
-		{"G1 1000 distinct ranges", "bytes=" + hrRanges(1000), 200, "", 0},
+		{"G1 1000 distinct ranges", "bytes=" + rvRanges(1000), 200, "", 0},
 		{"G1 16 whole overlapping", many(16, "0-"), 200, "", 0},
 		{"G1 16 overlapping halves", many(16, "0-60000"), 200, "", 0},
 		{"G1 16 suffixes", many(16, "-99999"), 200, "", 0},
-		{"G1 16 small ranges", "bytes=" + hrRanges(16), 206, "", 16},
-		{"G1 17 small ranges", "bytes=" + hrRanges(17), 200, "", 0},
+		{"G1 16 small ranges", "bytes=" + rvRanges(16), 206, "", 16},
+		{"G1 17 small ranges", "bytes=" + rvRanges(17), 200, "", 0},
 		{"G2 beyond the end", "bytes=999999999-", 416, "", 0},
 		{"G2 at the end", "bytes=100000-", 416, "", 0},
 		{"G2 last byte", "bytes=99999-", 206, body[99999:], 0},
@@ -89,7 +89,7 @@ func TestRangeAdversarial(t *testing.T) {
 	for _, disk := range []bool{false, true} {
 		t.Run(fmt.Sprintf("disk=%v", disk), func(t *testing.T) {
 			t.Parallel()
-			o := hrOrigin(t)
+			o := rvOrigin(t)
 			var p *hfProxy
 			if disk {
 				p, _ = diskProxy(t, o, hfNewClock())
@@ -105,10 +105,10 @@ func TestRangeAdversarial(t *testing.T) {
 					t.Errorf("%s: status %d, want %d", what, res.StatusCode, tt.status)
 					continue
 				}
-				if n > hrSize+16<<10 {
-					t.Errorf("%s: %d bytes sent for a %d-byte object", what, n, hrSize)
+				if n > rvSize+16<<10 {
+					t.Errorf("%s: %d bytes sent for a %d-byte object", what, n, rvSize)
 				}
-				if strings.Contains(got, hrSecret) || strings.Contains(got, "www.example.com") {
+				if strings.Contains(got, rvSecret) || strings.Contains(got, "www.example.com") {
 					t.Errorf("%s: the body shows stored metadata", what)
 				}
 				if res.Header.Get("X-Cache") != "HIT from accel-test.local" {
@@ -118,7 +118,7 @@ func TestRangeAdversarial(t *testing.T) {
 				case tt.status == 200 && got != body:
 					t.Errorf("%s: 200 with a %d-byte body, want the whole object", what, len(got))
 				case tt.status == 416:
-					if cr := res.Header.Get("Content-Range"); cr != "bytes */"+strconv.Itoa(hrSize) {
+					if cr := res.Header.Get("Content-Range"); cr != "bytes */"+strconv.Itoa(rvSize) {
 						t.Errorf("%s: 416 with Content-Range %q", what, cr)
 					}
 				case tt.status == 206 && tt.multiParts == 0:
@@ -126,7 +126,7 @@ func TestRangeAdversarial(t *testing.T) {
 						t.Errorf("%s: 206 with %d bytes, want %d", what, len(got), len(tt.want))
 					}
 				case tt.status == 206:
-					if parts := hrParts(t, what, res, got, body); parts != tt.multiParts {
+					if parts := rvParts(t, what, res, got, body); parts != tt.multiParts {
 						t.Errorf("%s: %d parts, want %d", what, parts, tt.multiParts)
 					}
 				}
@@ -135,8 +135,8 @@ func TestRangeAdversarial(t *testing.T) {
 	}
 }
 
-// hrRanges returns n disjoint ranges of 2 bytes.
-func hrRanges(n int) string {
+// rvRanges returns n disjoint ranges of 2 bytes.
+func rvRanges(n int) string {
 	rs := make([]string, n)
 	for i := range rs {
 		rs[i] = fmt.Sprintf("%d-%d", 10*i, 10*i+1)
@@ -144,9 +144,9 @@ func hrRanges(n int) string {
 	return strings.Join(rs, ",")
 }
 
-// hrParts checks a multipart/byteranges body against the object: every
+// rvParts checks a multipart/byteranges body against the object: every
 // part's Content-Range names its exact bytes. It returns the parts.
-func hrParts(t *testing.T, what string, res *http.Response, got, body string) int {
+func rvParts(t *testing.T, what string, res *http.Response, got, body string) int {
 	t.Helper()
 	mt, params, err := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/byteranges" || params["boundary"] == "" {
@@ -179,7 +179,7 @@ func hrParts(t *testing.T, what string, res *http.Response, got, body string) in
 // stored object use different boundaries.
 func TestMultipartBoundaryUnique(t *testing.T) {
 	t.Parallel()
-	o := hrOrigin(t)
+	o := rvOrigin(t)
 	p := hfNewProxy(t, o, hfNewClock(), nil, nil)
 	p.do(t, get("/obj"))
 	seen := map[string]bool{}
@@ -198,7 +198,7 @@ func TestMultipartBoundaryUnique(t *testing.T) {
 // (RFC 9110, Section 13.1.5).
 func TestIfRange(t *testing.T) {
 	t.Parallel()
-	o := hrOrigin(t)
+	o := rvOrigin(t)
 	p := hfNewProxy(t, o, hfNewClock(), nil, nil)
 	p.do(t, get("/obj"))
 	tests := []struct {
@@ -213,7 +213,7 @@ func TestIfRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res, body, _ := p.do(t, get("/obj", "Range: bytes=0-1\r\nIf-Range: "+tt.ifRange+"\r\n"))
-		if res.StatusCode != tt.status || tt.status == 200 && len(body) != hrSize {
+		if res.StatusCode != tt.status || tt.status == 200 && len(body) != rvSize {
 			t.Errorf("%s: %d with %d bytes, want %d", tt.name, res.StatusCode, len(body), tt.status)
 		}
 	}
@@ -224,10 +224,10 @@ func TestIfRange(t *testing.T) {
 // origin for that byte only.
 func TestRangeMissNotAmplified(t *testing.T) {
 	t.Parallel()
-	o := hrOrigin(t)
+	o := rvOrigin(t)
 	p := hfNewProxy(t, o, hfNewClock(), nil, nil)
 	res, body, _ := p.do(t, get("/big", "Range: bytes=5-5\r\n"))
-	hfCheck(t, "G4 one byte", res, body, 206, bigBody(hrSize)[5:6])
+	hfCheck(t, "G4 one byte", res, body, 206, bigBody(rvSize)[5:6])
 	if got := hfRequest(o, 0).Header.Get("Range"); got != "bytes=5-5" {
 		t.Errorf("G4: origin asked for Range %q, want bytes=5-5", got)
 	}
@@ -290,10 +290,10 @@ func TestVaryAdversarial(t *testing.T) {
 // Not parallel: it measures the heap, which other tests would share.
 func TestVaryExplosion(t *testing.T) {
 	n := 100000
-	if testing.Short() || hrRace {
+	if testing.Short() || rvRace {
 		n = 10000
 	}
-	stub := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+	stub := rvTransport(func(req *http.Request) (*http.Response, error) {
 		body := "lang=" + req.Header.Get("Accept-Language")
 		return &http.Response{
 			StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: req,
@@ -308,11 +308,11 @@ func TestVaryExplosion(t *testing.T) {
 		opts.Log = nil
 	})
 	port := p.h.Port(Port{Vhost: true, Scheme: "http", ListenPort: 3128})
-	send := func(lang string) *hrRecorder {
+	send := func(lang string) *rvRecorder {
 		req, _ := http.NewRequest(http.MethodGet, "/x", nil)
 		req.Host, req.RequestURI, req.RemoteAddr = "www.example.com", "/x", "192.0.2.1:1234"
 		req.Header.Set("Accept-Language", lang)
-		rw := &hrRecorder{h: http.Header{}}
+		rw := &rvRecorder{h: http.Header{}}
 		port.ServeHTTP(rw, req)
 		return rw
 	}
@@ -358,29 +358,29 @@ func TestVaryExplosion(t *testing.T) {
 	}
 }
 
-// hrRecorder is a minimal http.ResponseWriter for in-process requests.
-type hrRecorder struct {
+// rvRecorder is a minimal http.ResponseWriter for in-process requests.
+type rvRecorder struct {
 	h      http.Header
 	status int
 	body   bytes.Buffer
 }
 
-func (r *hrRecorder) Header() http.Header { return r.h }
-func (r *hrRecorder) WriteHeader(code int) {
+func (r *rvRecorder) Header() http.Header { return r.h }
+func (r *rvRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
 	}
 }
-func (r *hrRecorder) Write(p []byte) (int, error) {
+func (r *rvRecorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = 200
 	}
 	return r.body.Write(p)
 }
 
-// roundTripFunc is an http.RoundTripper made of a function: an origin
+// rvTransport is an http.RoundTripper made of a function: an origin
 // without a network.
-type roundTripFunc func(*http.Request) (*http.Response, error)
+type rvTransport func(*http.Request) (*http.Response, error)
 
 // RoundTrip calls f.
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+func (f rvTransport) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
