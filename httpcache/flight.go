@@ -117,13 +117,10 @@ func (h *Handler) refreshInBackground(tx *transaction, c *cached) {
 	h.background.Go(func() {
 		defer cancel()
 		defer h.refreshing.end(key, done)
-		defer func() {
-			// forward aborts a client whose origin body broke off with
-			// http.ErrAbortHandler; here there is no client to abort.
-			if r := recover(); r != nil && r != http.ErrAbortHandler { //nolint:errorlint // a panic value, not an error chain
-				h.errorLog.Printf("httpcache: background refresh of %s: %v", bg.url, r)
-			}
-		}()
+		// forward aborts a client whose origin body broke off with
+		// http.ErrAbortHandler; here there is no client to abort. Any
+		// other panic is logged and counted (panics.go).
+		defer h.recoverPanic("background refresh of " + bg.url)
 		cw := &countingWriter{ResponseWriter: &discardWriter{h: http.Header{}}}
 		if out, stale := h.serveHit(cw, bg); out == hitStale {
 			defer stale.close()

@@ -351,7 +351,8 @@ func (h *Handler) serveWhole(rw *countingWriter, tx *transaction, res *http.Resp
 }
 
 // outgoingHeader builds the request header sent to the origin: the client's
-// end-to-end fields, X-Forwarded-For as forwarded_for says, Via added
+// end-to-end fields but the unkeyed ones (unkeyed.go), X-Forwarded-For as
+// forwarded_for says, Via added
 // (via on), Authorization only as login= allows. The request_header_*
 // rules are applied last, in forward.
 func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
@@ -360,6 +361,7 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 		out = http.Header{}
 	}
 	removeHopByHop(out)
+	h.hdr.removeUnkeyed(out) // unkeyed.go
 	switch {
 	case peer.Login == "PASSTHRU" || peer.Login == "PASS":
 	case peer.header != "":
@@ -445,7 +447,7 @@ func (h *Handler) startStore(key string, c *cached, size int64) *storeWriter {
 	sw := &storeWriter{pw: pw, done: make(chan error, 1), limit: h.opts.MaxObjectSize}
 	meta := metaFor(c, size)
 	h.background.Go(func() {
-		err := h.opts.Store.Put(context.Background(), key, meta, pr)
+		err := h.storePut(context.Background(), key, meta, pr) // recovers a panic
 		// Unblock the writer if Put gave up before the end of the body.
 		pr.CloseWithError(cmp.Or(err, io.ErrClosedPipe))
 		sw.done <- err

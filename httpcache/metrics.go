@@ -170,6 +170,7 @@ func (m *Metrics) AppendText(b []byte) []byte {
 	p.float("cuttle_hit_ratio", "", "", ratio(sn.ClientHits, sn.ClientRequests))
 	p.family("cuttle_byte_hit_ratio", "gauge", "Bytes sent for hits per byte sent to clients since the start; 0 before the first byte.")
 	p.float("cuttle_byte_hit_ratio", "", "", ratio(sn.HitBytesOut, sn.ClientBytesOut))
+	p.counter("cuttle_panics_total", "Panics recovered and logged to cache_log; the process went on.", sn.Panics)
 	p.counter("cuttle_collapsed_requests_total", "Client requests that waited for another's origin request (collapsed_forwarding).", sn.Collapsed)
 	p.family("cuttle_revalidations_total", "counter", "Revalidations of stale objects with the origin by outcome.")
 	for _, o := range revalidationOutcomes {

@@ -374,6 +374,7 @@ func (h *Handler) probe(i int, now time.Time) {
 	ps.probing[i], ps.probed[i] = true, now
 	p := &ps.peers[i]
 	go func() {
+		defer h.recoverPanic("probe of peer " + p.Name)
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), p.ConnectTimeout)
 		if err == nil {
 			conn.Close()

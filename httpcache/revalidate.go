@@ -79,6 +79,9 @@ func (h *Handler) servableOnError(tx *transaction, s *staleObject) bool {
 	if s.c.status >= 500 {
 		return false // an error is no better than the origin's new one
 	}
+	if privateStored(s.c) {
+		return false // privacy.go
+	}
 	maxStale := h.opts.MaxStale
 	if rp := tx.refresh(h.opts.RefreshPatterns); rp.MaxStale > 0 {
 		maxStale = rp.MaxStale
@@ -149,7 +152,8 @@ func (h *Handler) storeRefreshed(tx *transaction, s *staleObject, c *cached) {
 	if _, err := s.body.Seek(0, io.SeekStart); err != nil {
 		return
 	}
-	err := h.opts.Store.Put(ctx, s.key, metaFor(c, s.size), s.body)
+	c = withoutCookies(c) // privacy.go
+	err := h.storePut(ctx, s.key, metaFor(c, s.size), s.body)
 	if err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store refreshed %s: %v", tx.url, err)
 	}

@@ -32,6 +32,7 @@ type portHandler struct {
 }
 
 func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	defer ph.h.recoverRequest(req) // panics.go
 	ph.h.serve(rw, req, &ph.port)
 }
 
@@ -87,6 +88,14 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	tx.lookup = tx.port.lookupMiss
 	if len(h.opts.CacheAccess) > 0 && !allowed(h.opts.CacheAccess, tx) {
 		// squid.conf cache deny: no lookup, nothing stored.
+		tx.noStore = true
+		h.forward(cw, tx, h.statusBypass, nil)
+		return
+	}
+	if hasBody(req) {
+		// A GET or HEAD with a body (a "fat GET"): the response may depend
+		// on the body, which is not part of the key, so the cache is
+		// bypassed both ways (RFC 9110, Section 9.3.1).
 		tx.noStore = true
 		h.forward(cw, tx, h.statusBypass, nil)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -49,14 +50,21 @@ var errInvalidRequest = errors.New("httpcache: request names no site")
 // (the URL that is logged, matched by ACLs and used as cache key): an
 // absolute-form target is taken as is; otherwise the host comes from Host
 // (with vhost), then defaultsite, then the listening address with vport.
-// The host is lower-cased, as hosts are case-insensitive (RFC 3986, 3.2.2).
+// The authority is brought to its canonical form and a fragment is
+// dropped (canonical.go): the URL is the cache key and names exactly what
+// is forwarded.
 func (p *Port) siteURL(req *http.Request) (string, error) {
-	if req.URL.Scheme != "" && req.URL.Host != "" && p.Vhost {
+	target := requestTarget(req)
+	if target.Scheme != "" && target.Host != "" && p.Vhost {
 		// Only web URLs can be accelerated; userinfo is never kept.
-		if (req.URL.Scheme != "http" && req.URL.Scheme != "https") || !validHost(req.URL.Host) {
+		if target.Scheme != "http" && target.Scheme != "https" {
 			return "", errInvalidRequest
 		}
-		return p.join(req.URL.Scheme, strings.ToLower(req.URL.Host), req), nil
+		host, ok := canonicalAuthority(target.Scheme, target.Host)
+		if !ok {
+			return "", errInvalidRequest
+		}
+		return p.join(target.Scheme, host, target), nil
 	}
 	var host string
 	switch {
@@ -79,10 +87,11 @@ func (p *Port) siteURL(req *http.Request) (string, error) {
 	default:
 		return "", errInvalidRequest
 	}
-	if !validHost(host) {
+	host, ok := canonicalAuthority(p.Scheme, host)
+	if !ok {
 		return "", errInvalidRequest
 	}
-	return p.join(p.Scheme, strings.ToLower(host), req), nil
+	return p.join(p.Scheme, host, target), nil
 }
 
 func (p *Port) vport() int {
@@ -92,16 +101,16 @@ func (p *Port) vport() int {
 	return p.Vport
 }
 
-func (p *Port) join(scheme, host string, req *http.Request) string {
-	path := req.URL.RequestURI()
-	if req.URL.Scheme != "" {
+func (p *Port) join(scheme, host string, target *url.URL) string {
+	path := target.RequestURI()
+	if target.Scheme != "" {
 		// RequestURI of an absolute-form URL keeps the path only.
-		path = req.URL.EscapedPath()
+		path = target.EscapedPath()
 		if path == "" {
 			path = "/"
 		}
-		if req.URL.RawQuery != "" || req.URL.ForceQuery {
-			path += "?" + req.URL.RawQuery
+		if target.RawQuery != "" || target.ForceQuery {
+			path += "?" + target.RawQuery
 		}
 	}
 	if scheme == "" {

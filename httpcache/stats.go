@@ -36,6 +36,7 @@ type Stats struct {
 	swapIns, swapOuts                        atomic.Int64
 	revalidations                            [numRevalidation]atomic.Int64
 	reloads, reloadFailures                  atomic.Int64
+	panics                                   atomic.Int64
 
 	// errors counts the error pages sent, by Squid error name.
 	errors sync.Map // string → *atomic.Int64
@@ -240,6 +241,11 @@ type Snapshot struct {
 	Reloads, ReloadFailures int64
 	Clients                 int
 
+	// Panics counts the panics recovered, logged to cache_log and
+	// survived: in request handling, background work and the store
+	// (reliability checklist H10).
+	Panics int64
+
 	// ByCode maps each result code seen to its requests and bytes sent.
 	ByCode map[string]CodeCount
 	// ByClass counts replies by status class: [0] none, [1..5] 1xx..5xx.
@@ -255,6 +261,11 @@ type Snapshot struct {
 
 // CodeCount is the requests and bytes sent for one result code.
 type CodeCount struct{ Requests, Bytes int64 }
+
+// RecordPanic counts a panic that was recovered and logged: the Handler
+// counts its own, and the wiring passes this to the store's
+// [store.DiskOptions] OnPanic so that the store's are counted too.
+func (s *Stats) RecordPanic() { s.panics.Add(1) }
 
 // Snapshot returns the counters now.
 func (s *Stats) Snapshot() Snapshot {
@@ -278,6 +289,7 @@ func (s *Stats) Snapshot() Snapshot {
 		SwapOuts:       s.swapOuts.Load(),
 		Reloads:        s.reloads.Load(),
 		ReloadFailures: s.reloadFailures.Load(),
+		Panics:         s.panics.Load(),
 		ByCode:         make(map[string]CodeCount),
 		Errors:         make(map[string]int64),
 		Origin:         s.origin.snapshot(),

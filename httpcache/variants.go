@@ -246,7 +246,7 @@ func parseVary(h http.Header) (names []string, ok bool) {
 			case "*":
 				return nil, false
 			}
-			if !isToken(name) {
+			if !isToken(name) || len(name) > maxVaryNameLen {
 				// Not a field name (RFC 9110, Section 5.1): nothing can
 				// match it, as with "*".
 				return nil, false
@@ -277,8 +277,13 @@ func isToken(s string) bool {
 	return true
 }
 
-// maxVaryNames bounds the fields one response may vary on.
-const maxVaryNames = 16
+// maxVaryNames bounds the fields one response may vary on, and
+// maxVaryNameLen the length of each name: a response beyond them is not
+// stored (checklist F4: a 64 KiB Vary would make 64 KiB keys).
+const (
+	maxVaryNames   = 16
+	maxVaryNameLen = 256
+)
 
 // variantLocks serialises the updates of one URL's variant index.
 type variantLocks [64]sync.Mutex
@@ -313,8 +318,14 @@ func (h *Handler) addVariant(ctx context.Context, url string, names []string, ke
 		idx.keys = idx.keys[1:]
 	}
 	meta := store.Meta{Header: idx.marshal(), Decoded: idx, Size: 0}
-	if err := h.opts.Store.Put(ctx, url, meta, bytes.NewReader(nil)); err != nil && !store.Refused(err) {
+	if err := h.storePut(ctx, url, meta, bytes.NewReader(nil)); err != nil && !store.Refused(err) {
 		h.errorLog.Printf("httpcache: store variant index %s: %v", url, err)
+	}
+	if w, ok := h.opts.Store.(waiter); ok {
+		// The next update must read this index: one it does not see would
+		// be overwritten, and the variants it lists would never be
+		// dropped, so the cap would not hold (checklist H6).
+		w.Wait()
 	}
 }
 

@@ -79,6 +79,12 @@ type DiskOptions struct {
 	// Logf receives progress and fault messages (cache_log); nil discards
 	// them.
 	Logf func(format string, args ...any)
+
+	// OnPanic is called with the value of a panic recovered in the disk
+	// tier's own goroutines (the index scan), after it was logged through
+	// Logf; nil ignores it. The process survives such a panic (reliability
+	// checklist H10; panics.go).
+	OnPanic func(v any)
 }
 
 // diskBlock is the allocation unit counted against MaxBytes.
@@ -1047,6 +1053,7 @@ func (d *Disk) countDirLocked(dir string) {
 // scan rebuilds the index from the files, while the cache serves.
 func (d *Disk) scan(ctx context.Context) {
 	defer d.wg.Done()
+	defer d.recoverPanic("index scan") // panics.go
 	start := time.Now()
 	d.logf("cache_dir %s: rebuilding the index by scanning (no clean snapshot)", d.opts.Dir)
 	var found, bad int
@@ -1075,7 +1082,7 @@ func (d *Disk) scan(ctx context.Context) {
 		if err != nil || len(de.Name()) != 16 {
 			return nil // FORMAT, the snapshot, foreign files
 		}
-		if d.indexFile(path, h) {
+		if d.indexFileSafe(path, h) {
 			found++
 		} else {
 			bad++

@@ -19,6 +19,8 @@ import (
 
 // headerSideConf is the squid.conf of the header differential test, with
 // the header directives under test; mode is the forwarded_for value.
+// Forwarded is named in request_header_access so that cuttle passes it on
+// as Squid does (by default cuttle drops it: httpcache/unkeyed.go).
 func headerSideConf(dir, name string, port, originPort int, mode string) string {
 	return fmt.Sprintf(`http_port 127.0.0.1:%[3]d accel defaultsite=www.example.com vhost
 cache_peer 127.0.0.1 parent %[4]d 0 no-query originserver name=origin
@@ -39,6 +41,7 @@ request_header_replace User-Agent Replaced/1.0
 request_header_access Referer deny other
 request_header_access X-Custom deny all
 request_header_access X-Keep allow all
+request_header_access Forwarded allow all
 request_header_access Other deny all
 request_header_add X-Added "%%>a %%ru" all
 request_header_add X-Never never other

@@ -37,7 +37,7 @@ type listener struct {
 // diskOptions turns the cache_dir lines into disk tier options. Every
 // type (ufs, aufs, diskd, rock) becomes cuttle's own store in the path;
 // options that only mean something to Squid's stores are reported to w.
-func diskOptions(cfg *squidconf.Config, w io.Writer, logf func(string, ...any)) []store.DiskOptions {
+func diskOptions(cfg *squidconf.Config, w io.Writer, logf func(string, ...any), onPanic func(any)) []store.DiskOptions {
 	var out []store.DiskOptions
 	for _, cd := range cfg.CacheDirs {
 		o := store.DiskOptions{
@@ -52,6 +52,7 @@ func diskOptions(cfg *squidconf.Config, w io.Writer, logf func(string, ...any)) 
 			HighWater:     cfg.CacheSwapHigh,
 			Policy:        cd.ReplacementPolicy,
 			Logf:          logf,
+			OnPanic:       onPanic,
 		}
 		if cd.MaxSize >= 0 && (o.MaxObjectSize <= 0 || cd.MaxSize < o.MaxObjectSize) {
 			o.MaxObjectSize = cd.MaxSize

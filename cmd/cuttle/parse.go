@@ -249,7 +249,7 @@ func createDirs(sf *squidFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	status := 0
-	for i, o := range diskOptions(cfg, stderr, nil) {
+	for i, o := range diskOptions(cfg, stderr, nil, nil) {
 		if err := store.Create(o); err != nil {
 			fmt.Fprintf(stderr, "%s: cache_dir: %v\n", cfg.CacheDirs[i].Pos, err)
 			status = 1

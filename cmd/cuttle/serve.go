@@ -114,7 +114,7 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	defer mem.Close()
 	var disk store.Store
-	dirs, byIndex := openDisks(cfg, cacheLog)
+	dirs, byIndex := openDisks(cfg, cacheLog, func(any) { p.stats.RecordPanic() })
 	if dirs != nil {
 		defer func() {
 			if err := dirs.Close(); err != nil {
@@ -394,10 +394,10 @@ func logFormat(s *setup, name string, fopts accesslog.FormatOptions) (accesslog.
 // it, no permission) is reported and left out: cuttle serves without it.
 // It returns the tier over the disks that opened (nil if none) and each
 // cache_dir line's Disk by index (nil where it did not open).
-func openDisks(cfg *squidconf.Config, cacheLog *log.Logger) (*store.Disks, []*store.Disk) {
+func openDisks(cfg *squidconf.Config, cacheLog *log.Logger, onPanic func(any)) (*store.Disks, []*store.Disk) {
 	var dirs []*store.Disk
 	byIndex := make([]*store.Disk, len(cfg.CacheDirs))
-	for i, o := range diskOptions(cfg, cacheLog.Writer(), cacheLog.Printf) {
+	for i, o := range diskOptions(cfg, cacheLog.Writer(), cacheLog.Printf, onPanic) {
 		d, err := store.OpenDisk(o)
 		if err != nil {
 			cacheLog.Printf("%s: cache_dir: %v; not used", cfg.CacheDirs[i].Pos, err)

@@ -24,7 +24,7 @@ func storeInfo(mem *store.Memory, dirs []*store.Disk, cfg *squidconf.Config) fun
 	}
 	// The limits the disks were opened with (cache_dir size, max-size=,
 	// maximum_object_size); notes about options were printed at start.
-	opts := diskOptions(cfg, io.Discard, nil)
+	opts := diskOptions(cfg, io.Discard, nil, nil)
 	var opened []dirInfo
 	for i, d := range dirs {
 		if d == nil || i >= len(cfg.CacheDirs) || i >= len(opts) {

@@ -34,7 +34,7 @@ cache_dir aufs %s 20 4 16
 	}
 	t.Cleanup(mem.Close)
 	var disks []*store.Disk
-	for i, o := range diskOptions(cfg, io.Discard, nil) {
+	for i, o := range diskOptions(cfg, io.Discard, nil, nil) {
 		if i == 1 {
 			disks = append(disks, nil) // this cache_dir did not open
 			continue
