@@ -81,13 +81,13 @@ func defaultPort(scheme string) int {
 	return 80
 }
 
-// requestTarget returns the request's target without a fragment. A
+// targetURL returns the request's target without a fragment. A
 // request-target never carries one (RFC 9112, Section 3.2), but net/http
 // does not look for it and keeps "#frag" as part of the path (escaped as
 // %23) or of the query. A fragment only means something to the client, so
 // it is removed before the URL is keyed and forwarded, as ATS does since
 // CVE-2021-27577; Squid 5.7 keeps and forwards it.
-func requestTarget(req *http.Request) *url.URL {
+func targetURL(req *http.Request) *url.URL {
 	i := strings.IndexByte(req.RequestURI, '#')
 	if i < 0 {
 		return req.URL

@@ -54,7 +54,7 @@ var errInvalidRequest = errors.New("httpcache: request names no site")
 // dropped (canonical.go): the URL is the cache key and names exactly what
 // is forwarded.
 func (p *Port) siteURL(req *http.Request) (string, error) {
-	target := requestTarget(req)
+	target := targetURL(req)
 	if target.Scheme != "" && target.Host != "" && p.Vhost {
 		// Only web URLs can be accelerated; userinfo is never kept.
 		if target.Scheme != "http" && target.Scheme != "https" {
