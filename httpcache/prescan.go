@@ -543,8 +543,6 @@ func (s *scanner) step(c byte) scanEvent {
 			return s.fail(rejectChunkSize)
 		}
 		switch c {
-		case ' ', '\t':
-			s.state = sChunkBWS
 		case ';':
 			s.state = sChunkExtName
 		case '\r':
@@ -552,7 +550,7 @@ func (s *scanner) step(c byte) scanEvent {
 		default:
 			return s.fail(rejectChunkSize)
 		}
-	case sChunkBWS, sChunkExtName, sChunkExtAfter, sChunkExtValue, sChunkExtToken, sChunkExtQuoted, sChunkExtQuotedPair:
+	case sChunkExtName, sChunkExtAfter, sChunkExtValue, sChunkExtToken, sChunkExtQuoted, sChunkExtQuotedPair:
 		s.lineBytes++
 		if s.lineBytes > maxChunkLine {
 			return s.fail(rejectChunkExt)
@@ -576,16 +574,10 @@ func (s *scanner) step(c byte) scanEvent {
 
 // chunkExt consumes a byte of chunk extensions (RFC 9112, Section 7.1.1):
 // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ).
+// Whitespace between the size and the first ';' is refused, as Go's
+// chunked reader refuses it: what is forwarded must parse the same.
 func (s *scanner) chunkExt(c byte) scanEvent {
 	switch s.state {
-	case sChunkBWS: // after the size: only BWS and then ';'
-		switch c {
-		case ' ', '\t':
-		case ';':
-			s.state = sChunkExtName
-		default:
-			return s.fail(rejectChunkSize)
-		}
 	case sChunkExtName:
 		switch {
 		case c == ' ' || c == '\t':
