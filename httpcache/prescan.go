@@ -103,6 +103,7 @@ const (
 	rejectChunkCRLF
 	rejectChunkOverhead
 	rejectTrailer
+	rejectHost
 	numRejectKinds
 )
 
@@ -130,6 +131,7 @@ var rejectNames = [numRejectKinds]string{
 	rejectChunkCRLF:      "chunk-crlf",
 	rejectChunkOverhead:  "chunk-overhead",
 	rejectTrailer:        "trailer",
+	rejectHost:           "duplicate-host",
 }
 
 func (k rejectKind) String() string { return rejectNames[k] }
@@ -228,10 +230,11 @@ type scanner struct {
 	emptyLen    int // bytes of leading empty lines
 	emptyLines  int
 	lineStart   int64
-	targetStart int // offset of the request-target
-	lastWS      int // offset of the last SP or HTAB in the request line
-	wsCount     int // SP and HTAB bytes after the method's SP
-	fields      int // header fields so far
+	targetStart int  // offset of the request-target
+	targetSeen  bool // the first byte of the target (not whitespace) was checked
+	lastWS      int  // offset of the last SP or HTAB in the request line
+	wsCount     int  // SP and HTAB bytes after the method's SP
+	fields      int  // header fields so far
 	method      [8]byte
 	methodLen   int
 	version     [12]byte
@@ -245,6 +248,7 @@ type scanner struct {
 	valueLen    int // bytes of a CL/TE value; > len(valueBuf) is invalid
 	haveCL      bool
 	haveTE      bool
+	haveHost    bool
 	badCL       bool
 	badTE       bool
 	contentLen  int64
@@ -269,8 +273,8 @@ func (s *scanner) reset(limits RequestLimits) {
 
 // startHead prepares for a new request head.
 func (s *scanner) startHead() {
-	lim := s.limits
-	*s = scanner{limits: lim, inHead: true}
+	lim, data := s.limits, s.data
+	*s = scanner{limits: lim, inHead: true, data: data}
 }
 
 // fail records a rejection and makes every later byte refused.
@@ -287,6 +291,8 @@ var (
 	// bytes allowed in a field value besides SP and HTAB: VCHAR and
 	// obs-text (RFC 9110, Section 5.5).
 	isFieldVchar [256]bool
+	// field value bytes: VCHAR, obs-text, SP and HTAB.
+	isValueByte [256]bool
 	// hexadecimal digits and their values plus one (0: not a digit).
 	hexVal [256]uint8
 )
@@ -297,6 +303,7 @@ func init() {
 		isTchar[c] = b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' ||
 			b != 0 && stringsContainsByte("!#$%&'*+-.^_`|~", b)
 		isFieldVchar[c] = b > 0x20 && b != 0x7f
+		isValueByte[c] = isFieldVchar[c] || b == ' ' || b == '\t'
 		switch {
 		case b >= '0' && b <= '9':
 			hexVal[c] = b - '0' + 1
@@ -359,12 +366,44 @@ func (s *scanner) scan(b []byte) (n int, ev scanEvent) {
 			// The common case, in a tight loop: plain value bytes.
 			if s.fieldKind == fieldOther {
 				j := i
-				for j < len(b) && (isFieldVchar[b[j]] || b[j] == ' ' || b[j] == '\t') {
+				for j < len(b) && isValueByte[b[j]] {
 					j++
 				}
 				s.headLen += int64(j - i) // the head's or the trailer section's size
 				if s.headLen > s.limits.MaxHeaderBytes {
 					return j, s.fail(rejectHeadTooLarge)
+				}
+				i = j
+				if i == len(b) {
+					return i, evNone
+				}
+			}
+		case sName:
+			if s.nameMatch == 0 { // not a field the scanner looks at
+				j := i
+				for j < len(b) && isTchar[b[j]] {
+					j++
+				}
+				if i, ev := s.run(i, j); ev != evNone {
+					return i, ev
+				}
+				i = j
+				if i == len(b) {
+					return i, evNone
+				}
+			}
+		case sTarget:
+			if s.targetSeen {
+				j := i
+				for j < len(b) && b[j] > ' ' && b[j] != 0x7f {
+					j++
+				}
+				if s.versionLen < len(s.version) {
+					copy(s.version[s.versionLen:], b[i:j])
+				}
+				s.versionLen += j - i
+				if i, ev := s.run(i, j); ev != evNone {
+					return i, ev
 				}
 				i = j
 				if i == len(b) {
@@ -385,6 +424,18 @@ func (s *scanner) scan(b []byte) (n int, ev scanEvent) {
 			return i + 1, ev
 		}
 		i++
+	}
+	return i, evNone
+}
+
+// run counts the bytes b[i:j] of a head consumed by a fast path.
+func (s *scanner) run(i, j int) (int, scanEvent) {
+	s.headLen += int64(j - i)
+	if s.headLen > s.limits.MaxHeaderBytes {
+		if s.state == sTarget {
+			return j, s.fail(rejectURITooLong)
+		}
+		return j, s.fail(rejectHeadTooLarge)
 	}
 	return i, evNone
 }
@@ -447,6 +498,14 @@ func (s *scanner) step(c byte) scanEvent {
 		case c < 0x20 || c == 0x7f:
 			return s.fail(rejectTarget)
 		default:
+			if !s.targetSeen {
+				// origin-form, asterisk-form, absolute-form or
+				// authority-form (RFC 9112, Section 3.2).
+				s.targetSeen = true
+				if c != '/' && c != '*' && (lower(c) < 'a' || lower(c) > 'z') {
+					return s.fail(rejectTarget)
+				}
+			}
 			if s.versionLen < len(s.version) {
 				s.version[s.versionLen] = c
 			}
@@ -713,6 +772,11 @@ func (s *scanner) requestLineEnd() scanEvent {
 	return evNone
 }
 
+// inBody reports whether the scanner is inside a message body.
+func (s *scanner) inBody() bool {
+	return !s.inHead && s.state != sIdle && s.state != sDead
+}
+
 // targetWhitespace reports whether the request-target holds whitespace,
 // which the connection rewrites per uri_whitespace.
 func (s *scanner) targetWhitespace() bool { return s.wsCount > 1 }
@@ -732,6 +796,12 @@ func (s *scanner) fieldLineEnd() scanEvent {
 			s.badCL = true
 		}
 		s.haveCL, s.contentLen = true, n
+	case fieldHost:
+		// RFC 9112, Section 3.2: more than one Host is answered 400.
+		if s.haveHost {
+			return s.fail(rejectHost)
+		}
+		s.haveHost = true
 	case fieldTransferEncoding:
 		if s.haveTE || !isChunked(s.valueBuf[:min(s.valueLen, len(s.valueBuf))]) {
 			s.badTE = true

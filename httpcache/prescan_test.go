@@ -29,7 +29,6 @@ type rawOrigin struct {
 	mu    sync.Mutex // protects conns, paths
 	conns []*bytes.Buffer
 	paths []string
-	hold  chan struct{} // if set, requests to /slow wait for it
 }
 
 func newRawOrigin(t *testing.T) *rawOrigin {
@@ -396,4 +395,80 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestPrescanStalledBody is A16: a body that stops halfway times out,
+// the connection closes, and the bytes sent afterwards are never parsed.
+func TestPrescanStalledBody(t *testing.T) {
+	t.Parallel()
+	o := newRawOrigin(t)
+	p := newPrescanProxy(t, o, func(_ *Options, srv *http.Server) { srv.ReadTimeout = 300 * time.Millisecond })
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /p HTTP/1.1\r\n"+hostLine+"Content-Length: 1000\r\n\r\n"+strings.Repeat("a", 500))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err == nil {
+		res.Body.Close()
+		if res.StatusCode < 400 {
+			t.Errorf("stalled body: status %d, want an error", res.StatusCode)
+		}
+	}
+	// Whatever the answer, the connection is done: later bytes are
+	// refused or never read.
+	io.WriteString(c, strings.Repeat("a", 500)+"GET /quitquitquit HTTP/1.1\r\n"+hostLine+"\r\n")
+	rest, _ := io.ReadAll(br)
+	if bytes.Contains(rest, []byte("HTTP/1.1 200")) {
+		t.Errorf("a request after the stalled body was answered: %.200q", rest)
+	}
+	recv, paths, _ := o.received()
+	if strings.Contains(recv, "quitquitquit") || len(paths) != 0 {
+		t.Errorf("origin parsed %q, received %.300q", paths, recv)
+	}
+}
+
+// TestPrescanClientAbortMidBody is A17: a client that goes away in the
+// middle of a body leaves an origin connection in an unknown state,
+// which is never reused for the next request.
+func TestPrescanClientAbortMidBody(t *testing.T) {
+	t.Parallel()
+	o := newRawOrigin(t)
+	p := newPrescanProxy(t, o, nil)
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "POST /p HTTP/1.1\r\n"+hostLine+"Content-Length: 1000\r\n\r\n"+strings.Repeat("a", 500))
+	// Wait until the request has reached the origin, then go away.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recv, _, _ := o.received()
+		if strings.Count(recv, "a") >= 500 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the origin never got the body: %.200q", recv)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close()
+	for len(p.logLines(t)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the aborted request was never logged")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got, _, _ := exchange(t, p.addr, "GET /after HTTP/1.1\r\n"+hostLine+"Connection: close\r\n\r\n")
+	if !equalInts(got, []int{200}) {
+		t.Errorf("after the abort: statuses %v, want [200]", got)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.conns) != 2 || strings.Contains(o.conns[0].String(), "/after") {
+		t.Errorf("origin connections: %d, first one %.300q; want the next request on a new connection", len(o.conns), o.conns[0].String())
+	}
 }

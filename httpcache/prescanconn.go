@@ -138,6 +138,11 @@ func (c *prescanConn) Read(p []byte) (int, error) {
 			direct = c.process(buf[:n], inPlace)
 		}
 		c.readErr = err
+		if err != nil && c.s.inBody() {
+			// A body cut short (client gone, read timeout): the rest of
+			// the connection is never parsed (go#11930).
+			c.failed = true
+		}
 		if direct > 0 {
 			return direct, nil
 		}
