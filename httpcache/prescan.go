@@ -104,6 +104,7 @@ const (
 	rejectChunkOverhead
 	rejectTrailer
 	rejectHost
+	rejectH2Preface
 	numRejectKinds
 )
 
@@ -132,6 +133,7 @@ var rejectNames = [numRejectKinds]string{
 	rejectChunkOverhead:  "chunk-overhead",
 	rejectTrailer:        "trailer",
 	rejectHost:           "duplicate-host",
+	rejectH2Preface:      "h2-preface",
 }
 
 func (k rejectKind) String() string { return rejectNames[k] }
@@ -147,7 +149,7 @@ func (k rejectKind) answer() (status int, errCode, url string) {
 		return 431, "ERR_TOO_BIG", "error:request-too-large"
 	case rejectVersion:
 		return 505, "ERR_UNSUP_HTTPVERSION", "error:invalid-request"
-	case rejectTransferCoding:
+	case rejectTransferCoding, rejectH2Preface:
 		return 501, "ERR_UNSUP_REQ", "error:unsupported-request"
 	case rejectPRI:
 		return 405, "ERR_UNSUP_REQ", "error:method-not-allowed"
@@ -759,6 +761,12 @@ func (s *scanner) requestLineEnd() scanEvent {
 		return s.fail(rejectVersion)
 	}
 	if digits[0] != '1' {
+		if s.pri && string(digits) == "2.0" {
+			// The HTTP/2 connection preface in clear (h2c with prior
+			// knowledge, RFC 9113, Section 3.4): refused like CONNECT,
+			// as cuttle did before the pre-scan (Squid 5.7: 505).
+			return s.fail(rejectH2Preface)
+		}
 		return s.fail(rejectVersion)
 	}
 	if s.pri {

@@ -305,7 +305,7 @@ func TestPrescanAdversarial(t *testing.T) {
 			want: []int{414}, log: "NONE_NONE/414 "},
 		{id: "B4", name: "method ,BAD,", raw: ",BAD, /a HTTP/1.1\r\n" + hostLine + "\r\n" + last, want: []int{400}, log: "ERR_PROTOCOL_UNKNOWN"},
 		{id: "B4", name: "PRI over HTTP/1.1", raw: "PRI /a HTTP/1.1\r\n" + hostLine + "\r\n" + last, want: []int{405}},
-		{id: "B4", name: "h2 preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", want: []int{505}},
+		{id: "B4", name: "h2 preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", want: []int{501}, log: "PRI error:unsupported-request ERR_UNSUP_REQ"},
 		{id: "B5", name: "HTTP/0.1", raw: "GET /a HTTP/0.1\r\n" + hostLine + "\r\n" + last, want: []int{505}, log: "ERR_UNSUP_HTTPVERSION"},
 		{id: "B5", name: "HTTP/9.0", raw: "GET /a HTTP/9.0\r\n" + hostLine + "\r\n" + last, want: []int{505}},
 		{id: "B5", name: "HTTP/1.32", raw: "GET /a HTTP/1.32\r\n" + hostLine + "\r\n" + last, want: []int{505}},
@@ -470,5 +470,28 @@ func TestPrescanClientAbortMidBody(t *testing.T) {
 	defer o.mu.Unlock()
 	if len(o.conns) != 2 || strings.Contains(o.conns[0].String(), "/after") {
 		t.Errorf("origin connections: %d, first one %.300q; want the next request on a new connection", len(o.conns), o.conns[0].String())
+	}
+}
+
+// TestPrescanGETWithBodyBypassesCache is A13: a GET with a body reaches
+// the origin with its body, and its answer is neither served from nor
+// stored in the cache.
+func TestPrescanGETWithBodyBypassesCache(t *testing.T) {
+	t.Parallel()
+	o := newRawOrigin(t)
+	p := newPrescanProxy(t, o, nil)
+	fat := "GET /g HTTP/1.1\r\n" + hostLine + "Content-Length: 3\r\n\r\nabc"
+	got, _, _ := exchange(t, p.addr, fat+fat+"GET /g HTTP/1.1\r\n"+hostLine+"Connection: close\r\n\r\n")
+	if !equalInts(got, []int{200, 200, 200}) {
+		t.Fatalf("statuses = %v, want three 200", got)
+	}
+	// Each request reaches the origin: the fat GETs bypass the cache and
+	// leave nothing stored for the plain one.
+	recv, paths, _ := o.received()
+	if len(paths) != 3 || strings.Count(recv, "Content-Length: 3\r\n") != 2 || strings.Count(recv, "\r\n\r\nabc") != 2 {
+		t.Errorf("origin parsed %q, received %.600q", paths, recv)
+	}
+	if lines := strings.Join(p.logLines(t), "\n"); strings.Count(lines, "TCP_MISS/200") != 3 {
+		t.Errorf("access.log:\n%s", lines)
 	}
 }
