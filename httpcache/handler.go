@@ -186,6 +186,11 @@ type Options struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Requests are the limits the request pre-scan enforces on client
+	// connections (squid.conf request_header_max_size, uri_whitespace;
+	// see PrescanConn); the zero value is Squid's defaults.
+	Requests RequestLimits
 }
 
 // Handler is the accelerator: one per configuration, shared by every

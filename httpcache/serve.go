@@ -86,6 +86,14 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		return
 	}
 	tx.lookup = tx.port.lookupMiss
+	if req.ContentLength != 0 {
+		// A GET or HEAD with a body (reliability.md A13, C7): the answer
+		// may depend on the body, which is not in the key, so it is
+		// forwarded with its body and neither looked up nor stored.
+		tx.noStore = true
+		h.forward(cw, tx, h.statusBypass, nil)
+		return
+	}
 	if len(h.opts.CacheAccess) > 0 && !allowed(h.opts.CacheAccess, tx) {
 		// squid.conf cache deny: no lookup, nothing stored.
 		tx.noStore = true

@@ -40,6 +40,9 @@ type Stats struct {
 
 	// errors counts the error pages sent, by Squid error name.
 	errors sync.Map // string → *atomic.Int64
+	// rejected counts requests refused by the pre-scan, by reason
+	// (prescanconn.go).
+	rejected sync.Map // string → *atomic.Int64
 
 	// Service times by Squid's categories (all, miss, not-modified, near
 	// hit, hit), and the origin's latency (request sent to last byte).

@@ -18,6 +18,7 @@ const (
 	defaultCacheSwapHigh           = 95
 	defaultDebugOptions            = "ALL,1"
 	defaultForwardedFor            = "on"
+	defaultURIWhitespace           = "strip"
 	defaultReadTimeout             = 15 * time.Minute
 	defaultRequestTimeout          = 5 * time.Minute
 	defaultConnectTimeout          = time.Minute
@@ -140,6 +141,7 @@ func (p *parser) accelDefaults() {
 	c.CacheSwapLow, c.CacheSwapHigh = defaultCacheSwapLow, defaultCacheSwapHigh
 	c.DebugOptions = defaultDebugOptions
 	c.ForwardedFor = defaultForwardedFor
+	c.URIWhitespace = defaultURIWhitespace
 	c.Via = true
 	c.ACLUsesIndirectClient, c.LogUsesIndirectClient = true, true
 	c.ReadTimeout = defaultReadTimeout
@@ -502,6 +504,24 @@ func (p *parser) parseForwardedFor(d *directive) {
 		tok = "transparent"
 	}
 	p.cfg.ForwardedFor = tok
+}
+
+// uriWhitespaceModes are the values of uri_whitespace.
+var uriWhitespaceModes = []string{"strip", "deny", "allow", "encode", "chop"}
+
+// parseURIWhitespace parses uri_whitespace; Squid refuses any other word
+// (parse_uri_whitespace calls self_destruct).
+func (p *parser) parseURIWhitespace(d *directive) {
+	tok, ok := d.sc.next()
+	if !ok {
+		p.error(d, errMissingValue)
+		return
+	}
+	if !contains(uriWhitespaceModes, tok) {
+		p.errorf(d, "unknown value '%s' (expecting strip, deny, allow, encode or chop)", tok)
+		return
+	}
+	p.cfg.URIWhitespace = tok
 }
 
 // parseWorkers parses workers, the number of worker processes.

@@ -250,6 +250,12 @@ func TestIdentityDirectives(t *testing.T) {
 		{name: "cache_effective_user and group", src: "cache_effective_user squid\ncache_effective_group squid",
 			get: func(c *Config) any { return []string{c.CacheEffectiveUser, c.CacheEffectiveGroup} }, want: []string{"squid", "squid"}},
 
+		{name: "uri_whitespace default", src: "",
+			get: func(c *Config) any { return c.URIWhitespace }, want: "strip"},
+		{name: "uri_whitespace encode", src: "uri_whitespace encode",
+			get: func(c *Config) any { return c.URIWhitespace }, want: "encode"},
+		{name: "bad uri_whitespace", src: "uri_whitespace squeeze",
+			wantErr: "squid.conf:1: uri_whitespace: unknown value 'squeeze' (expecting strip, deny, allow, encode or chop)"},
 		{name: "missing debug_options", src: "debug_options", wantErr: "squid.conf:1: debug_options: missing value"},
 		{name: "missing forwarded_for", src: "forwarded_for", wantErr: "squid.conf:1: forwarded_for: missing value"},
 		{name: "bad via", src: "via yes",

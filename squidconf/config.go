@@ -182,6 +182,11 @@ type Config struct {
 	// as "transparent", and so does cuttle, with a warning.
 	ForwardedFor string
 
+	// URIWhitespace is uri_whitespace: what to do with whitespace inside
+	// a request-target: "strip" (the default), "deny", "allow", "encode"
+	// or "chop".
+	URIWhitespace string
+
 	// FollowXForwardedFor holds the follow_x_forwarded_for rules in order.
 	FollowXForwardedFor []AccessRule
 

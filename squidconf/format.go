@@ -218,6 +218,11 @@ var configPrinters = []configPrinter{
 			f.line("forwarded_for", word(c.ForwardedFor))
 		}
 	}},
+	{[]string{"URIWhitespace"}, func(f *formatter, c *Config) {
+		if c.URIWhitespace != f.defaults.URIWhitespace {
+			f.line("uri_whitespace", word(c.URIWhitespace))
+		}
+	}},
 	{[]string{"FollowXForwardedFor"}, func(f *formatter, c *Config) {
 		f.rules("follow_x_forwarded_for", c.FollowXForwardedFor)
 	}},

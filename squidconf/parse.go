@@ -293,6 +293,8 @@ func (p *parser) typed(name string, d *directive) bool {
 		p.parseString(d, &c.UniqueHostname)
 	case "forwarded_for":
 		p.parseForwardedFor(d)
+	case "uri_whitespace":
+		p.parseURIWhitespace(d)
 	case "follow_x_forwarded_for":
 		p.parseAccessList(d, &c.FollowXForwardedFor)
 	case "acl_uses_indirect_client":

@@ -286,6 +286,27 @@ shutdown_lifetime 2 seconds
 		}
 	})
 
+	// The request pre-scan sees the decrypted HTTP/1.x stream (G1:
+	// HTTP/1.0 with Transfer-Encoding smuggles nothing over TLS either).
+	t.Run("prescan over TLS", func(t *testing.T) {
+		c, err := dialTLS(tlsPort, &tls.Config{ServerName: "a.test", RootCAs: roots, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /tls-g1 HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /tls-smuggled HTTP/1.0\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		all, _ := io.ReadAll(c)
+		if !strings.HasPrefix(string(all), "HTTP/1.1 400 Bad Request\r\n") || !strings.Contains(string(all), "Connection: close") {
+			t.Errorf("HTTP/1.0 + Transfer-Encoding over TLS: %.120q, want 400 and close", all)
+		}
+		for _, path := range []string{"/tls-g1", "/tls-smuggled"} {
+			if _, ok := origin.header(path); ok {
+				t.Errorf("the origin received %s", path)
+			}
+		}
+	})
+
 	cancel()
 	select {
 	case code := <-done:

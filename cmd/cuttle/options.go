@@ -185,6 +185,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 	s.handler.Headers, errs = headerOptions(cfg, acls, w, errs)
 	s.handler.SuppressVersion = cfg.HTTPDSuppressVersionString
 	s.handler.MaxObjectSize = cfg.MaximumObjectSize
+	s.handler.Requests = requestLimits(cfg) // the request pre-scan (prescan.go)
 	s.logTerms = make([][]httpcache.Term, len(cfg.AccessLogs))
 	for i, al := range cfg.AccessLogs {
 		for _, ref := range al.ACLs {

@@ -171,13 +171,17 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 	ps.cur.Store(&portHandler{gen: gen, h: h, tls: gen.tls[key]})
 	// squidclient's "GET cache_object://host/page" request line is
 	// refused by net/http unless the connection rewrites it; on an
-	// https_port the check sees a TLS handshake and passes it on, and the
-	// server still gets the *tls.Conn it needs for ALPN (HTTP/2).
+	// https_port the check sees a TLS handshake and passes it on. The
+	// request pre-scan (prescan.go) wraps the plaintext: after the TLS
+	// handshake, and only for HTTP/1.x, so that the server still gets the
+	// *tls.Conn it needs for HTTP/2.
 	ln = p.connLimit.Listener(ln) // client_ip_max_connections, counted before TLS
-	ln = &tlsListener{Listener: httpcache.CacheObjectListener(ln), config: func() *tls.Config { return ps.cur.Load().tls }}
+	ln = newPrescanListener(httpcache.CacheObjectListener(ln), func() *tls.Config { return ps.cur.Load().tls },
+		func() *httpcache.Handler { return ps.cur.Load().gen.handler }, p.cf.readHeaderTimeout, p.cacheLog)
 	ps.srv = &http.Server{
 		Handler:           ps,
 		ReadHeaderTimeout: p.cf.readHeaderTimeout,
+		MaxHeaderBytes:    serverMaxHeaderBytes(p.cfg), // request_header_max_size, for HTTP/2 too
 		IdleTimeout:       p.cf.idleTimeout,
 		ErrorLog:          p.cacheLog,
 		// The connection hooks go to the current generation's handler;

@@ -446,25 +446,3 @@ func (l listener) directive() string {
 	}
 	return "http_port"
 }
-
-// tlsListener hands out the connections of a port, wrapped in TLS with
-// the port's configuration of the moment when it has one: a reload that
-// changes the certificates applies from the next connection, and the
-// socket stays open. config returns nil for a plain http_port.
-type tlsListener struct {
-	net.Listener
-	config func() *tls.Config
-}
-
-// Accept waits for the next connection; the TLS handshake happens when
-// the server first reads from it, in the connection's own goroutine.
-func (l *tlsListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if config := l.config(); config != nil {
-		return tls.Server(c, config), nil
-	}
-	return c, nil
-}
