@@ -373,6 +373,9 @@ func errorStatus(ctx context.Context, err error) (int, string) {
 	case errors.As(err, &ne) && ne.Timeout():
 		return http.StatusGatewayTimeout, "ERR_READ_TIMEOUT"
 	}
+	if code, ok := isOriginError(err); ok {
+		return http.StatusBadGateway, code // malformed response (originscan.go)
+	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		return http.StatusServiceUnavailable, "ERR_CONNECT_FAIL"

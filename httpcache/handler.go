@@ -75,6 +75,13 @@ type Options struct {
 	// not stored. 0 means 4 MiB, Squid's default.
 	MaxObjectSize int64
 
+	// ReplyHeaderMaxSize is reply_header_max_size: an origin response
+	// whose header section is larger is refused with a 502 (ERR_TOO_BIG).
+	// 0 means DefaultReplyHeaderMaxSize (64 KiB, Squid's default);
+	// negative means no limit. Used by the transports cuttle builds, not
+	// by Transport.
+	ReplyHeaderMaxSize int64
+
 	// CacheAccess is squid.conf cache: a request denied by it is neither
 	// answered from the cache nor stored. Empty allows everything.
 	CacheAccess []Rule
@@ -246,7 +253,7 @@ func New(opts Options) (*Handler, error) {
 		h.opts.Conns = new(ConnTable)
 	}
 	if h.transport == nil {
-		h.transport = newDialTransport(cmp.Or(opts.ConnectTimeout, time.Minute), 0, nil)
+		h.transport = h.originTransport(cmp.Or(opts.ConnectTimeout, time.Minute), 0, nil)
 	}
 	if err := h.setupPeers(); err != nil {
 		return nil, err
