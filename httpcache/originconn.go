@@ -35,10 +35,10 @@ type strictConn struct {
 	// (by headTrace), whose response has no body.
 	headNext atomic.Bool
 
-	excess func(n int) // told how many bytes followed a response
+	excess func(p []byte) // told of the bytes that followed a response
 }
 
-func newStrictConn(c net.Conn, maxHead int64, excess func(int)) *strictConn {
+func newStrictConn(c net.Conn, maxHead int64, excess func([]byte)) *strictConn {
 	sc := &strictConn{Conn: c, excess: excess}
 	sc.sc.maxHead = maxHead
 	sc.sc.state = sDone
@@ -63,7 +63,7 @@ func (c *strictConn) Read(p []byte) (int, error) {
 			// Nothing was asked: the origin sent more than its last
 			// response. The Transport closes a connection that reads
 			// io.EOF, silently.
-			c.excess(n)
+			c.excess(p[:n])
 			c.err = io.EOF
 			return 0, io.EOF
 		}
@@ -75,17 +75,12 @@ func (c *strictConn) Read(p []byte) (int, error) {
 		return 0, serr
 	}
 	if m < n {
-		// The response ended within p. In the same read, more bytes: the
-		// origin and cuttle disagree about where it ends, so the whole
-		// response is suspect (RFC 9112, Section 6.3 says such a
-		// connection must be closed). Stray CRLFs only close it.
-		c.excess(n - m)
-		for _, b := range p[m:n] {
-			if b != '\r' && b != '\n' {
-				c.err = errRespExcess
-				return 0, errRespExcess
-			}
-		}
+		// The response ended within p and more bytes follow: the origin
+		// and cuttle disagree about where it ends. The response as framed
+		// is passed on, as Squid does ("Excess data"), but the rest never
+		// is, and the connection is closed (RFC 9112, Section 6.3), so
+		// that no later request reads it as its response.
+		c.excess(p[m:n])
 		c.err = io.EOF
 		return m, io.EOF
 	}
@@ -128,8 +123,9 @@ func (h *Handler) originTransport(connectTimeout time.Duration, maxConn int, tls
 		// counts exactly (and refuses with ERR_TOO_BIG).
 		tr.MaxResponseHeaderBytes = maxHead + 4096
 	}
-	excess := func(n int) {
-		h.errorLog.Printf("httpcache: origin sent %d bytes beyond the end of a response; connection closed", n)
+	excess := func(p []byte) {
+		// Squid's "Excess data from ..." warning.
+		h.errorLog.Printf("httpcache: origin sent %d bytes beyond the end of a response (%q); connection closed", len(p), p[:min(len(p), 32)])
 	}
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -42,7 +42,6 @@ var (
 	errRespChunk     = &originError{"ERR_INVALID_RESP", "bad chunk size line"}
 	errRespChunkData = &originError{"ERR_INVALID_RESP", "chunk data not followed by CRLF"}
 	errRespChunkExt  = &originError{"ERR_INVALID_RESP", "bad chunk extension"}
-	errRespExcess    = &originError{"ERR_INVALID_RESP", "bytes after the end of the response"}
 	errRespTooBig    = &originError{"ERR_TOO_BIG", "header section larger than reply_header_max_size"}
 )
 
