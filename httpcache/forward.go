@@ -225,6 +225,9 @@ func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime
 	}
 	rp := tx.refresh(h.opts.RefreshPatterns)
 	lifetime, explicit := FreshnessLifetime(res.StatusCode, hdr, resCC, rp, responseTime)
+	if !explicit && requestErrorStatus(res.StatusCode) {
+		return nil, false // CPDoS (cpdos.go)
+	}
 	if !explicit && negativeStatus(res.StatusCode) {
 		// squid.conf negative_ttl: errors without freshness of their own
 		// are kept that long, as in Squid. With Squid's default of 0, the
@@ -348,6 +351,7 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 		out = http.Header{}
 	}
 	removeHopByHop(out)
+	stripMethodOverride(tx.req.Method, out) // CPDoS HMO (cpdos.go)
 	switch {
 	case peer.Login == "PASSTHRU" || peer.Login == "PASS":
 	case peer.header != "":

@@ -232,6 +232,12 @@ func New(opts Options) (*Handler, error) {
 	if opts.MaxObjectSize <= 0 {
 		opts.MaxObjectSize = 4 << 20
 	}
+	if err := checkGeneratedField("visible_hostname", opts.VisibleHostname, true); err != nil {
+		return nil, err
+	}
+	if err := checkGeneratedField("version", opts.Version, false); err != nil {
+		return nil, err
+	}
 	h := &Handler{opts: opts, now: opts.Now, transport: opts.Transport, errorLog: opts.ErrorLog}
 	if h.now == nil {
 		h.now = time.Now
