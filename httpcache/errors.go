@@ -56,6 +56,8 @@ var errorPages = map[string]errorPage{
 		text: "This server is shutting down and takes no new requests."},
 	"ERR_ONLY_IF_CACHED_MISS": {title: "Not in the cache",
 		text: "The request asked for a cached copy only (only-if-cached), and none is stored."},
+	"ERR_INVALID_RESP": {title: "Malformed reply",
+		text: "The origin server's reply was malformed, and was refused."},
 	// cuttle's own, for --rate-limit (Squid has no such page).
 	"ERR_TOO_MANY_REQUESTS": {title: "Too many requests",
 		text: "Your address has sent more requests than this server accepts; please retry later."},

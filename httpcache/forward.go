@@ -237,6 +237,9 @@ func (h *Handler) storeResponse(tx *transaction, res *http.Response, requestTime
 	}
 	rp := tx.refresh(h.opts.RefreshPatterns)
 	lifetime, explicit := FreshnessLifetime(res.StatusCode, hdr, resCC, rp, responseTime)
+	if !explicit && requestErrorStatus(res.StatusCode) {
+		return nil, false // CPDoS (cpdos.go)
+	}
 	if !explicit && negativeStatus(res.StatusCode) {
 		// squid.conf negative_ttl: errors without freshness of their own
 		// are kept that long, as in Squid. With Squid's default of 0, the
@@ -362,6 +365,7 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 	}
 	removeHopByHop(out)
 	h.hdr.removeUnkeyed(out) // unkeyed.go
+	stripMethodOverride(tx.req.Method, out) // CPDoS HMO (cpdos.go)
 	switch {
 	case peer.Login == "PASSTHRU" || peer.Login == "PASS":
 	case peer.header != "":
@@ -386,6 +390,9 @@ func errorStatus(ctx context.Context, err error) (int, string) {
 		return http.StatusBadGateway, "ERR_READ_ERROR"
 	case errors.As(err, &ne) && ne.Timeout():
 		return http.StatusGatewayTimeout, "ERR_READ_TIMEOUT"
+	}
+	if code, ok := isOriginError(err); ok {
+		return http.StatusBadGateway, code // malformed response (originscan.go)
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {

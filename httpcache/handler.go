@@ -75,6 +75,13 @@ type Options struct {
 	// not stored. 0 means 4 MiB, Squid's default.
 	MaxObjectSize int64
 
+	// ReplyHeaderMaxSize is reply_header_max_size: an origin response
+	// whose header section is larger is refused with a 502 (ERR_TOO_BIG).
+	// 0 means DefaultReplyHeaderMaxSize (64 KiB, Squid's default);
+	// negative means no limit. Used by the transports cuttle builds, not
+	// by Transport.
+	ReplyHeaderMaxSize int64
+
 	// CacheAccess is squid.conf cache: a request denied by it is neither
 	// answered from the cache nor stored. Empty allows everything.
 	CacheAccess []Rule
@@ -266,6 +273,12 @@ func New(opts Options) (*Handler, error) {
 	if opts.MaxObjectSize <= 0 {
 		opts.MaxObjectSize = 4 << 20
 	}
+	if err := checkGeneratedField("visible_hostname", opts.VisibleHostname, true); err != nil {
+		return nil, err
+	}
+	if err := checkGeneratedField("version", opts.Version, false); err != nil {
+		return nil, err
+	}
 	h := &Handler{opts: opts, now: opts.Now, transport: opts.Transport, errorLog: opts.ErrorLog}
 	if h.now == nil {
 		h.now = time.Now
@@ -288,7 +301,7 @@ func New(opts Options) (*Handler, error) {
 		h.opts.Conns = new(ConnTable)
 	}
 	if h.transport == nil {
-		h.transport = newDialTransport(cmp.Or(opts.ConnectTimeout, time.Minute), 0, nil)
+		h.transport = h.originTransport(cmp.Or(opts.ConnectTimeout, time.Minute), 0, nil)
 	}
 	if err := h.setupPeers(); err != nil {
 		return nil, err

@@ -142,7 +142,7 @@ func (h *Handler) setupPeers() error {
 		ps.rr[i] = 1
 		ps.transports[i] = h.opts.Transport
 		if ps.transports[i] == nil {
-			ps.transports[i] = newDialTransport(p.ConnectTimeout, p.MaxConn, p.TLS)
+			ps.transports[i] = h.originTransport(p.ConnectTimeout, p.MaxConn, p.TLS)
 		}
 	}
 	ps.hashes = newHashGroups(ps.peers)

@@ -38,6 +38,9 @@ func (ph *portHandler) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	req := tx.req
+	if h.refuseMalformedRequest(cw, tx) { // CPDoS HMC (cpdos.go)
+		return
+	}
 	if req.Method == http.MethodConnect || req.Method == "PRI" {
 		// An accelerator never opens tunnels (Squid answers CONNECT on an
 		// accel port through its error path too). PRI is the HTTP/2

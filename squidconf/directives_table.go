@@ -349,7 +349,7 @@ var knownDirectives = map[string]directiveInfo{
 	"reply_body_max_size":                       {status: statusParsed, note: "reply bodies are not limited"},
 	"reply_header_access":                       {status: statusApplied, note: "fields of replies to clients (hits, misses and error pages) are removed or replaced by name, Other and All"},
 	"reply_header_add":                          {status: statusApplied, note: "fields are added to replies to clients, with logformat %codes in quoted values"},
-	"reply_header_max_size":                     {status: statusParsed, note: "the reply header limit is not configurable"},
+	"reply_header_max_size":                     {status: statusApplied, note: "origin replies with larger header sections get a 502 (ERR_TOO_BIG)"},
 	"reply_header_replace":                      {status: statusApplied, note: "replaces the reply fields that reply_header_access denies"},
 	"request_body_max_size":                     {status: statusParsed, note: "request bodies are not limited"},
 	"request_entities":                          {status: statusObsolete, note: "Squid 6 removed it; GET and HEAD requests with a body are accepted, as with 'on'"},

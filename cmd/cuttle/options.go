@@ -158,6 +158,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 		}
 	}
 	s.handler.NegativeTTL = cfg.NegativeTTL
+	s.handler.ReplyHeaderMaxSize = cfg.ReplyHeaderMaxSize // -1 (none) is negative too
 	s.handler.MaxStale = cfg.MaxStale
 	if cfg.MaxStale == 0 {
 		s.handler.MaxStale = -1 // max_stale 0: never serve stale on error
