@@ -20,6 +20,8 @@ var errorText = map[string][2]string{
 	"ERR_CONNECT_FAIL":   {"Connection to the origin server failed", "The origin server could not be reached."},
 	"ERR_READ_TIMEOUT":   {"Read Timeout", "The origin server did not answer in time."},
 	"ERR_READ_ERROR":     {"Read Error", "The origin server's reply could not be read."},
+	"ERR_TOO_BIG":        {"The request or reply is too large", "The request body is larger than this accelerator accepts (request_body_max_size)."},
+	"ERR_INVALID_RESP":   {"Invalid Response", "The origin server's reply could not be used."},
 	// cuttle's own, for --rate-limit (Squid has no such page).
 	"ERR_TOO_MANY_REQUESTS": {"Too Many Requests", "Your address has sent more requests than this accelerator accepts; please retry later."},
 	"ERR_CACHE_ACCESS_DENIED": {"Cache Access Denied",

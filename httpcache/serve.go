@@ -56,6 +56,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	}
 	tx.setURL(u)
 	tx.key = tx.url
+	if h.bodyTooLarge(cw, tx) { // request_body_max_size (timeouts.go)
+		return
+	}
 	h.followXFF(tx)
 	tx.lookup = tx.port.lookupNone
 
