@@ -170,6 +170,11 @@ type Options struct {
 	// it is chunked. 0, Squid's default, means no limit.
 	RequestBodyMaxSize int64
 
+	// UpgradeProtocols is http_upgrade_request_protocols: which protocols
+	// a client may ask to switch to with Upgrade (upgrade.go). Empty, as
+	// in Squid, forwards no Upgrade at all.
+	UpgradeProtocols []UpgradeRule
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

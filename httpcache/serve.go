@@ -81,6 +81,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 		h.purge(cw, tx)
 		return
 	}
+	if h.upgrade(cw, tx) { // http_upgrade_request_protocols (upgrade.go)
+		return
+	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		h.forward(cw, tx, h.statusNoStoreM, nil)
 		return
