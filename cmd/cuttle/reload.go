@@ -38,6 +38,8 @@ type process struct {
 	stats     *httpcache.Stats
 	conns     *httpcache.ConnTable
 	connLimit *httpcache.ConnLimit   // client_ip_max_connections
+	guard     *httpcache.ConnGuard   // max_filedescriptors, write_timeout, client_lifetime
+	fdLimit   int                    // open files allowed (max_filedescriptors)
 	rateLimit *httpcache.RateLimiter // --rate-limit; nil when off
 
 	gen atomic.Pointer[generation] // the current one
@@ -58,6 +60,10 @@ type generation struct {
 	tls      map[string]*tls.Config  // by https_port address
 	writers  map[string]*accesslog.Writer
 	inflight atomic.Int64 // requests being served by this generation
+
+	// readHeader and idle are the http.Server timeouts of the ports
+	// this generation opens (hardening.go).
+	readHeader, idle time.Duration
 }
 
 // portServer is one listening socket. It outlives the generations: a
@@ -100,6 +106,7 @@ func writerKey(al squidconf.AccessLog) string { return al.Module + ":" + al.Path
 // nothing it opened stays open.
 func (p *process) newGeneration(s *setup) (*generation, error) {
 	g := &generation{ports: make(map[string]http.Handler), tls: make(map[string]*tls.Config), writers: make(map[string]*accesslog.Writer)}
+	g.readHeader, g.idle = serverTimeouts(s.cfg, p.cf)
 	var opened []*accesslog.Writer
 	open := func(al squidconf.AccessLog) (*accesslog.Writer, error) {
 		key := writerKey(al)
@@ -173,12 +180,14 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 	// refused by net/http unless the connection rewrites it; on an
 	// https_port the check sees a TLS handshake and passes it on, and the
 	// server still gets the *tls.Conn it needs for ALPN (HTTP/2).
+	// max_filedescriptors, write_timeout, client_lifetime (httpcache/connguard.go)
+	ln = p.guard.Listener(ln, func() bool { return ps.cur.Load().tls == nil })
 	ln = p.connLimit.Listener(ln) // client_ip_max_connections, counted before TLS
 	ln = &tlsListener{Listener: httpcache.CacheObjectListener(ln), config: func() *tls.Config { return ps.cur.Load().tls }}
 	ps.srv = &http.Server{
 		Handler:           ps,
-		ReadHeaderTimeout: p.cf.readHeaderTimeout,
-		IdleTimeout:       p.cf.idleTimeout,
+		ReadHeaderTimeout: gen.readHeader, // request_timeout
+		IdleTimeout:       gen.idle,       // client_idle_pconn_timeout
 		ErrorLog:          p.cacheLog,
 		// The connection hooks go to the current generation's handler;
 		// the connection records themselves are shared (ConnTable).
@@ -303,6 +312,7 @@ func (p *process) reloadLocked() error {
 	oldCfg := p.cfg
 	p.cfg = cfg
 	p.connLimit.SetMax(cfg.ClientIPMaxConnections)
+	p.guard.Set(guardOptions(cfg, p.fdLimit))
 	p.retiring.Go(func() { p.retire(old, gone, oldCfg.ShutdownLifetime) })
 	return nil
 }
@@ -320,6 +330,9 @@ func (p *process) restartOnly(old, cfg *squidconf.Config) {
 		{"cache_log", old.CacheLog, cfg.CacheLog},
 		{"pid_filename", old.PidFilename, cfg.PidFilename},
 		{"cache_effective_user", old.CacheEffectiveUser, cfg.CacheEffectiveUser},
+		{"max_filedescriptors", old.MaxFiledescriptors, cfg.MaxFiledescriptors},
+		{"request_timeout (for ports kept open)", old.RequestTimeout, cfg.RequestTimeout},
+		{"client_idle_pconn_timeout (for ports kept open)", old.ClientIdlePconnTimeout, cfg.ClientIdlePconnTimeout},
 	} {
 		if c.name == "cache_dir" {
 			if cacheDirsEqual(old.CacheDirs, cfg.CacheDirs) {
