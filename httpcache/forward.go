@@ -40,7 +40,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 	req := tx.req
 	ctx := req.Context()
 	whole := stale == nil && h.fetchWhole(tx)
-	body := newReplayBody(req)
+	body := h.guardBody(rw, newReplayBody(req)) // request_body_max_size, read_timeout (timeouts.go)
 	requestTime := h.now()
 	tx.peerStart = requestTime
 	res, err := h.roundTrip(tx, path, body, func(peer *Peer) (*http.Request, error) {
@@ -70,6 +70,7 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		if stale != nil {
 			tx.result = "TCP_REFRESH_FAIL_ERR"
 		}
+		err = body.failure(err) // the client's body failed first (timeouts.go)
 		status, code := errorStatus(ctx, err)
 		if code == "ERR_READ_TIMEOUT" {
 			tx.result += "_TIMEDOUT" // Squid's suffix for a timed-out transaction
@@ -364,7 +365,7 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 		out = http.Header{}
 	}
 	removeHopByHop(out)
-	h.hdr.removeUnkeyed(out) // unkeyed.go
+	h.hdr.removeUnkeyed(out)                // unkeyed.go
 	stripMethodOverride(tx.req.Method, out) // CPDoS HMO (cpdos.go)
 	switch {
 	case peer.Login == "PASSTHRU" || peer.Login == "PASS":
@@ -386,6 +387,10 @@ func (h *Handler) outgoingHeader(tx *transaction, peer *Peer) http.Header {
 func errorStatus(ctx context.Context, err error) (int, string) {
 	var ne net.Error
 	switch {
+	case errors.Is(err, errBodyTooLarge): // timeouts.go
+		return http.StatusRequestEntityTooLarge, "ERR_TOO_BIG"
+	case errors.Is(err, errClientBodyTimeout):
+		return http.StatusRequestTimeout, "ERR_READ_TIMEOUT"
 	case ctx.Err() != nil:
 		return http.StatusBadGateway, "ERR_READ_ERROR"
 	case errors.As(err, &ne) && ne.Timeout():

@@ -191,6 +191,24 @@ type Options struct {
 	// Accept-Encoding.
 	Transport http.RoundTripper
 
+	// ReadTimeout is read_timeout: how long a read from an origin server
+	// (its response header after the request was sent, then each read of
+	// its body) or from a client sending a request body may wait for
+	// data. 0 means DefaultReadTimeout, Squid's 15 minutes; negative
+	// means never.
+	ReadTimeout time.Duration
+
+	// RequestBodyMaxSize is request_body_max_size: a request whose body
+	// is larger gets 413 (ERR_TOO_BIG), before its body is read when
+	// Content-Length says so, and as soon as the limit is passed when
+	// it is chunked. 0, Squid's default, means no limit.
+	RequestBodyMaxSize int64
+
+	// UpgradeProtocols is http_upgrade_request_protocols: which protocols
+	// a client may ask to switch to with Upgrade (upgrade.go). Empty, as
+	// in Squid, forwards no Upgrade at all.
+	UpgradeProtocols []UpgradeRule
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -306,6 +324,7 @@ func New(opts Options) (*Handler, error) {
 	if err := h.setupPeers(); err != nil {
 		return nil, err
 	}
+	h.applyReadTimeout() // squid.conf read_timeout (timeouts.go)
 	name := opts.VisibleHostname
 	if !opts.Headers.NoVia {
 		h.via = []string{"1.1 " + name + " (" + opts.Version + ")"}

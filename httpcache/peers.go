@@ -259,7 +259,7 @@ func (h *Handler) roundTrip(tx *transaction, path []hop, body *replayBody, newRe
 		}
 		var res *http.Response
 		if res, err = h.send(path[i].peer, outreq); err == nil {
-			return res, nil
+			return h.idleBody(res), nil // read_timeout (timeouts.go)
 		}
 		if !connectFailure(err) || body.started() || outreq.Context().Err() != nil {
 			break

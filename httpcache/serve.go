@@ -60,6 +60,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	}
 	tx.setURL(u)
 	tx.key = tx.url
+	if h.bodyTooLarge(cw, tx) { // request_body_max_size (timeouts.go)
+		return
+	}
 	h.followXFF(tx)
 	tx.lookup = tx.port.lookupNone
 
@@ -82,6 +85,9 @@ func (h *Handler) handle(cw *countingWriter, tx *transaction) {
 	}
 	if req.Method == "PURGE" {
 		h.purge(cw, tx)
+		return
+	}
+	if h.upgrade(cw, tx) { // http_upgrade_request_protocols (upgrade.go)
 		return
 	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {

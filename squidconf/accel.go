@@ -26,6 +26,7 @@ const (
 	defaultClientLifetime          = 24 * time.Hour
 	defaultServerIdlePconnTimeout  = time.Minute
 	defaultClientIdlePconnTimeout  = 2 * time.Minute
+	defaultWriteTimeout            = 15 * time.Minute
 	defaultHeaderMaxSize           = 64 << 10
 	defaultRequestBufferMaxSize    = 512 << 10
 	defaultDelayInitialBucketLevel = 50
@@ -151,6 +152,7 @@ func (p *parser) accelDefaults() {
 	c.ClientLifetime = defaultClientLifetime
 	c.ServerIdlePconnTimeout = defaultServerIdlePconnTimeout
 	c.ClientIdlePconnTimeout = defaultClientIdlePconnTimeout
+	c.WriteTimeout = defaultWriteTimeout
 	c.RequestHeaderMaxSize, c.ReplyHeaderMaxSize = defaultHeaderMaxSize, defaultHeaderMaxSize
 	c.ClientRequestBufferMaxSize = defaultRequestBufferMaxSize
 	c.ClientIPMaxConnections = -1

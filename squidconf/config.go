@@ -219,9 +219,10 @@ type Config struct {
 	// peer_connect_timeout 30 seconds, client_lifetime 1 day,
 	// server_idle_pconn_timeout (old name pconn_timeout) 1 minute,
 	// client_idle_pconn_timeout (old name persistent_request_timeout)
-	// 2 minutes. All are whole seconds.
+	// 2 minutes, write_timeout 15 minutes. All are whole seconds.
 	ReadTimeout, RequestTimeout, ConnectTimeout, PeerConnectTimeout time.Duration
 	ClientLifetime, ServerIdlePconnTimeout, ClientIdlePconnTimeout  time.Duration
+	WriteTimeout                                                    time.Duration
 
 	// RequestHeaderMaxSize and ReplyHeaderMaxSize are
 	// request_header_max_size and reply_header_max_size in bytes (default

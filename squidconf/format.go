@@ -271,6 +271,9 @@ var configPrinters = []configPrinter{
 	{[]string{"ClientIdlePconnTimeout"}, func(f *formatter, c *Config) {
 		f.seconds("client_idle_pconn_timeout", c.ClientIdlePconnTimeout, f.defaults.ClientIdlePconnTimeout)
 	}},
+	{[]string{"WriteTimeout"}, func(f *formatter, c *Config) {
+		f.seconds("write_timeout", c.WriteTimeout, f.defaults.WriteTimeout)
+	}},
 	{[]string{"RequestHeaderMaxSize"}, func(f *formatter, c *Config) {
 		f.size("request_header_max_size", c.RequestHeaderMaxSize, f.defaults.RequestHeaderMaxSize)
 	}},

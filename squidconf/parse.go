@@ -332,6 +332,8 @@ func (p *parser) typed(name string, d *directive) bool {
 		p.parseSecondsDirective(d, &c.ServerIdlePconnTimeout)
 	case "client_idle_pconn_timeout":
 		p.parseSecondsDirective(d, &c.ClientIdlePconnTimeout)
+	case "write_timeout":
+		p.parseSecondsDirective(d, &c.WriteTimeout)
 	case "request_header_max_size":
 		p.parseSizeDirective(d, unitBytes, &c.RequestHeaderMaxSize)
 		p.accel.buffer, p.accel.requestHeaderMax = d, d

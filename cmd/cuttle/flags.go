@@ -70,8 +70,8 @@ func newSquidFlagSet(sf *squidFlags) *flag.FlagSet {
 func newCuttleFlagSet(cf *cuttleFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("cuttle", flag.ContinueOnError)
 	fs.StringVar(&cf.demoOrigin, "demo-origin", "", "also start a small demo origin server on this address (for trying cuttle out)")
-	fs.DurationVar(&cf.readHeaderTimeout, "read-header-timeout", 30*time.Second, "how long a client may take to send request headers")
-	fs.DurationVar(&cf.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle client connection is kept (client_idle_pconn_timeout)")
+	fs.DurationVar(&cf.readHeaderTimeout, "read-header-timeout", 0, "how long a client may take to send request headers (0: squid.conf request_timeout, 5 minutes by default)")
+	fs.DurationVar(&cf.idleTimeout, "idle-timeout", 0, "how long an idle client connection is kept (0: squid.conf client_idle_pconn_timeout, 2 minutes by default)")
 	fs.StringVar(&cf.parseFormat, "parse-format", "text", "how -k parse reports: text (FILE:LINE: error|warning|notice: message lines on stderr) or json "+
 		"(one object on stdout: {file, errors, warnings, notices, findings: [{file, line, severity, directive, message, included_from: [{file, line}]}]})")
 	fs.BoolVar(&cf.cdnCacheControl, "cdn-cache-control", false, "obey the CDN-Cache-Control response field (RFC 9213) before Cache-Control and Expires")

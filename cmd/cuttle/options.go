@@ -126,6 +126,7 @@ func buildOptions(cfg *squidconf.Config, w io.Writer) (*setup, error) {
 	s.handler.CacheAccess, errs = buildRules("cache", cfg.CacheAccess, acls, errs)
 	s.handler.DelayPools, errs = buildDelayPools(cfg, acls, w, errs)
 	warnLimits(cfg, w)
+	errs = hardeningOptions(s, cfg, acls, w, errs) // hardening.go
 	errs = buildPeers(s, acls, w, errs)
 	errs = buildAccessControl(cfg, &s.handler, acls, w, errs)
 	for _, a := range cfg.ACLs {

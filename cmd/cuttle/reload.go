@@ -38,6 +38,8 @@ type process struct {
 	stats     *httpcache.Stats
 	conns     *httpcache.ConnTable
 	connLimit *httpcache.ConnLimit   // client_ip_max_connections
+	guard     *httpcache.ConnGuard   // max_filedescriptors, write_timeout, client_lifetime
+	fdLimit   int                    // open files allowed (max_filedescriptors)
 	rateLimit *httpcache.RateLimiter // --rate-limit; nil when off
 
 	gen atomic.Pointer[generation] // the current one
@@ -58,6 +60,10 @@ type generation struct {
 	tls      map[string]*tls.Config  // by https_port address
 	writers  map[string]*accesslog.Writer
 	inflight atomic.Int64 // requests being served by this generation
+
+	// readHeader and idle are the http.Server timeouts of the ports
+	// this generation opens (hardening.go).
+	readHeader, idle time.Duration
 }
 
 // portServer is one listening socket. It outlives the generations: a
@@ -100,6 +106,7 @@ func writerKey(al squidconf.AccessLog) string { return al.Module + ":" + al.Path
 // nothing it opened stays open.
 func (p *process) newGeneration(s *setup) (*generation, error) {
 	g := &generation{ports: make(map[string]http.Handler), tls: make(map[string]*tls.Config), writers: make(map[string]*accesslog.Writer)}
+	g.readHeader, g.idle = serverTimeouts(s.cfg, p.cf)
 	var opened []*accesslog.Writer
 	open := func(al squidconf.AccessLog) (*accesslog.Writer, error) {
 		key := writerKey(al)
@@ -175,14 +182,16 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 	// request pre-scan (prescan.go) wraps the plaintext: after the TLS
 	// handshake, and only for HTTP/1.x, so that the server still gets the
 	// *tls.Conn it needs for HTTP/2.
+	// max_filedescriptors, write_timeout, client_lifetime (httpcache/connguard.go)
+	ln = p.guard.Listener(ln, func() bool { return ps.cur.Load().tls == nil })
 	ln = p.connLimit.Listener(ln) // client_ip_max_connections, counted before TLS
 	ln = newPrescanListener(httpcache.CacheObjectListener(ln), func() *tls.Config { return ps.cur.Load().tls },
-		func() *httpcache.Handler { return ps.cur.Load().gen.handler }, p.cf.readHeaderTimeout, p.cacheLog)
+		func() *httpcache.Handler { return ps.cur.Load().gen.handler }, gen.readHeader, p.cacheLog)
 	ps.srv = &http.Server{
 		Handler:           ps,
-		ReadHeaderTimeout: p.cf.readHeaderTimeout,
+		ReadHeaderTimeout: gen.readHeader,              // request_timeout
 		MaxHeaderBytes:    serverMaxHeaderBytes(p.cfg), // request_header_max_size, for HTTP/2 too
-		IdleTimeout:       p.cf.idleTimeout,
+		IdleTimeout:       gen.idle,                    // client_idle_pconn_timeout
 		ErrorLog:          p.cacheLog,
 		// The connection hooks go to the current generation's handler;
 		// the connection records themselves are shared (ConnTable).
@@ -307,6 +316,7 @@ func (p *process) reloadLocked() error {
 	oldCfg := p.cfg
 	p.cfg = cfg
 	p.connLimit.SetMax(cfg.ClientIPMaxConnections)
+	p.guard.Set(guardOptions(cfg, p.fdLimit))
 	p.retiring.Go(func() { p.retire(old, gone, oldCfg.ShutdownLifetime) })
 	return nil
 }
@@ -324,6 +334,9 @@ func (p *process) restartOnly(old, cfg *squidconf.Config) {
 		{"cache_log", old.CacheLog, cfg.CacheLog},
 		{"pid_filename", old.PidFilename, cfg.PidFilename},
 		{"cache_effective_user", old.CacheEffectiveUser, cfg.CacheEffectiveUser},
+		{"max_filedescriptors", old.MaxFiledescriptors, cfg.MaxFiledescriptors},
+		{"request_timeout (for ports kept open)", old.RequestTimeout, cfg.RequestTimeout},
+		{"client_idle_pconn_timeout (for ports kept open)", old.ClientIdlePconnTimeout, cfg.ClientIdlePconnTimeout},
 	} {
 		if c.name == "cache_dir" {
 			if cacheDirsEqual(old.CacheDirs, cfg.CacheDirs) {

@@ -126,6 +126,11 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	p.store = store.NewTiered(mem, disk)
 	p.storeInfo = storeInfo(mem, byIndex, cfg)
 	p.connLimit = httpcache.NewConnLimit(cfg.ClientIPMaxConnections, cacheLog.Printf, nil)
+	p.fdLimit, err = raiseFDLimit(cfg.MaxFiledescriptors) // fdlimit_unix.go
+	if err != nil {
+		cacheLog.Printf("WARNING: max_filedescriptors %d: %v; the limit is %d", cfg.MaxFiledescriptors, err, p.fdLimit)
+	}
+	p.guard = httpcache.NewConnGuard(guardOptions(cfg, p.fdLimit), cacheLog.Printf, nil)
 	if cf.rateLimit > 0 {
 		p.rateLimit = httpcache.NewRateLimiter(cf.rateLimit, cf.rateBurst, 0, nil)
 	}
