@@ -51,11 +51,17 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		h.serveError(rw, tx, http.StatusBadRequest, "ERR_INVALID_URL")
 		return
 	}
-	if err != nil && ctx.Err() != nil {
+	if err != nil {
+		err = body.failure(err) // the client's body failed first (timeouts.go)
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, errBodyTooLarge) && !errors.Is(err, errClientBodyTimeout) {
 		// The client went away while the origin was asked: nobody to
-		// answer (logged _ABORTED with status 000, as Squid does).
+		// answer (logged _ABORTED with status 000, as Squid does). The
+		// connection is aborted: returning would let net/http send an
+		// empty 200 in the handler's name.
 		tx.result += "_ABORTED"
-		return
+		h.logTransaction(tx, rw)
+		panic(http.ErrAbortHandler)
 	}
 	if err != nil {
 		if stale != nil {
@@ -70,7 +76,6 @@ func (h *Handler) forward(rw *countingWriter, tx *transaction, cacheStatus []str
 		if stale != nil {
 			tx.result = "TCP_REFRESH_FAIL_ERR"
 		}
-		err = body.failure(err) // the client's body failed first (timeouts.go)
 		status, code := errorStatus(ctx, err)
 		if code == "ERR_READ_TIMEOUT" {
 			tx.result += "_TIMEDOUT" // Squid's suffix for a timed-out transaction

@@ -402,7 +402,12 @@ func equalInts(a, b []int) bool {
 func TestPrescanStalledBody(t *testing.T) {
 	t.Parallel()
 	o := newRawOrigin(t)
-	p := newPrescanProxy(t, o, func(_ *Options, srv *http.Server) { srv.ReadTimeout = 300 * time.Millisecond })
+	// read_timeout is the body's idle timeout (timeouts.go); it renews the
+	// connection's read deadline at each read.
+	p := newPrescanProxy(t, o, func(opts *Options, srv *http.Server) {
+		opts.ReadTimeout = 300 * time.Millisecond
+		srv.ReadTimeout = 300 * time.Millisecond
+	})
 	c, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)
