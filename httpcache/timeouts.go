@@ -36,7 +36,10 @@ func (h *Handler) applyReadTimeout() {
 		return
 	}
 	set := func(rt http.RoundTripper) {
-		if tr, ok := rt.(*http.Transport); ok {
+		switch tr := rt.(type) {
+		case *http.Transport:
+			tr.ResponseHeaderTimeout = d
+		case strictTransport: // originconn.go
 			tr.ResponseHeaderTimeout = d
 		}
 	}
