@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -237,95 +233,21 @@ func logClients(t *testing.T, path string) []string {
 }
 
 // startHeaderSquid starts Squid with headerSideConf and registers its
-// stop. It needs no cache_dir, so no squid -z.
+// stop; a service name per mode keeps the Squids' shared memory apart.
 func startHeaderSquid(t *testing.T, bin, dir string, originPort int, mode string) *sideProxy {
 	t.Helper()
-	port := freePort(t)
-	conf := filepath.Join(dir, "squid.conf")
-	if err := os.WriteFile(conf, []byte(headerSideConf(dir, "squid", port, originPort, mode)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := &sideProxy{
-		name:      "squid",
-		base:      fmt.Sprintf("http://127.0.0.1:%d", port),
-		accessLog: filepath.Join(dir, "squid-access.log"),
-		cacheLog:  filepath.Join(dir, "squid-cache.log"),
-		out:       &syncBuffer{},
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
-	// A service name of its own keeps its shared memory apart from the
-	// other Squids of this test and of other tests.
-	cmd := exec.CommandContext(ctx, bin, "-n", fmt.Sprintf("cuttlehdr%d%s", os.Getpid(), mode), "-N", "-f", conf)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	pid := cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	p.exited = exited
-	p.stop = sync.OnceFunc(func() {
-		defer cancel()
-		select {
-		case <-exited:
-			return
-		default:
-		}
-		syscall.Kill(-pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("squid (pid %d) still running 10s after SIGTERM; killing it\n%s", pid, p.diag())
-			syscall.Kill(-pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	t.Cleanup(p.stop)
-	return p
+	return startSquidWith(t, bin, dir, fmt.Sprintf("cuttlehdr%d%s", os.Getpid(), mode), headerConf(mode), originPort)
 }
 
 // startHeaderCuttle runs cuttle in-process with headerSideConf.
 func startHeaderCuttle(t *testing.T, dir string, originPort int, mode string) *sideProxy {
 	t.Helper()
-	port := freePort(t)
-	conf := filepath.Join(dir, "cuttle.conf")
-	if err := os.WriteFile(conf, []byte(headerSideConf(dir, "cuttle", port, originPort, mode)), 0o644); err != nil {
-		t.Fatal(err)
+	return startCuttleWith(t, dir, headerConf(mode), originPort)
+}
+
+// headerConf is headerSideConf for one forwarded_for mode.
+func headerConf(mode string) func(dir, name string, port, originPort int) string {
+	return func(dir, name string, port, originPort int) string {
+		return headerSideConf(dir, name, port, originPort, mode)
 	}
-	p := &sideProxy{
-		name:      "cuttle",
-		base:      fmt.Sprintf("http://127.0.0.1:%d", port),
-		accessLog: filepath.Join(dir, "cuttle-access.log"),
-		cacheLog:  filepath.Join(dir, "cuttle-cache.log"),
-		out:       &syncBuffer{},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan struct{})
-	var code int
-	go func() {
-		defer close(exited)
-		code = run(ctx, []string{"-N", "-f", conf}, p.out, p.out)
-	}()
-	p.exited = exited
-	p.stop = sync.OnceFunc(func() {
-		cancel()
-		select {
-		case <-exited:
-			if code != 0 {
-				t.Errorf("cuttle exited with %d\n%s", code, p.diag())
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("cuttle did not stop within 10s\n%s", p.diag())
-		}
-	})
-	t.Cleanup(p.stop)
-	return p
 }

@@ -120,7 +120,7 @@ func TestAccessControlWithSquid(t *testing.T) {
 	defer origin.Close()
 	originPort := origin.Listener.Addr().(*net.TCPAddr).Port
 
-	squid := startSquidWith(t, bin, dir, accessConf, originPort)
+	squid := startSquidWith(t, bin, dir, fmt.Sprintf("cuttleacl%d", os.Getpid()), accessConf, originPort)
 	cuttle := startCuttleWith(t, dir, accessConf, originPort)
 	deadline := time.Now().Add(30 * time.Second)
 	waitAccepting(t, squid, deadline)
@@ -202,7 +202,7 @@ func accessAsk(t *testing.T, p *sideProxy, s accessStep) accessReply {
 // startSquidWith starts Debian's Squid with the configuration conf makes
 // and registers its stop, as startSquid does for the side-by-side test
 // (without a cache_dir, so no squid -z).
-func startSquidWith(t *testing.T, bin, dir string, conf func(dir, name string, port, originPort int) string, originPort int) *sideProxy {
+func startSquidWith(t *testing.T, bin, dir, service string, conf func(dir, name string, port, originPort int) string, originPort int) *sideProxy {
 	t.Helper()
 	port := freePort(t)
 	path := filepath.Join(dir, "squid.conf")
@@ -217,7 +217,9 @@ func startSquidWith(t *testing.T, bin, dir string, conf func(dir, name string, p
 		out:       &syncBuffer{},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
-	cmd := exec.CommandContext(ctx, bin, "-n", fmt.Sprintf("cuttleacl%d", os.Getpid()), "-N", "-f", path)
+	// A service name of its own keeps its shared memory apart from the
+	// other Squids of the tests.
+	cmd := exec.CommandContext(ctx, bin, "-n", service, "-N", "-f", path)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

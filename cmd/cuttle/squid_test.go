@@ -423,42 +423,10 @@ func startSquid(t *testing.T, bin, dir string, originPort int) *sideProxy {
 	return p
 }
 
-// startCuttle runs cuttle in-process and registers its stop.
+// startCuttle runs cuttle in-process with sideConf and registers its stop.
 func startCuttle(t *testing.T, dir string, originPort int) *sideProxy {
 	t.Helper()
-	port := freePort(t)
-	conf := filepath.Join(dir, "cuttle.conf")
-	if err := os.WriteFile(conf, []byte(sideConf(dir, "cuttle", port, originPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := &sideProxy{
-		name:      "cuttle",
-		base:      fmt.Sprintf("http://127.0.0.1:%d", port),
-		accessLog: filepath.Join(dir, "cuttle-access.log"),
-		cacheLog:  filepath.Join(dir, "cuttle-cache.log"),
-		out:       &syncBuffer{},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan struct{})
-	var code int
-	go func() {
-		defer close(exited)
-		code = run(ctx, []string{"-N", "-f", conf}, p.out, p.out)
-	}()
-	p.exited = exited
-	p.stop = sync.OnceFunc(func() {
-		cancel()
-		select {
-		case <-exited:
-			if code != 0 {
-				t.Errorf("cuttle exited with %d\n%s", code, p.diag())
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("cuttle did not stop within 10s\n%s", p.diag())
-		}
-	})
-	t.Cleanup(p.stop)
-	return p
+	return startCuttleWith(t, dir, sideConf, originPort)
 }
 
 // waitAccepting waits until the server says in cache.log that it accepts
