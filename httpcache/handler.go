@@ -324,7 +324,6 @@ func New(opts Options) (*Handler, error) {
 	if err := h.setupPeers(); err != nil {
 		return nil, err
 	}
-	h.applyReadTimeout() // squid.conf read_timeout (timeouts.go)
 	name := opts.VisibleHostname
 	if !opts.Headers.NoVia {
 		h.via = []string{"1.1 " + name + " (" + opts.Version + ")"}

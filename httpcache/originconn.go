@@ -105,15 +105,16 @@ func (t strictTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.Transport.RoundTrip(req)
 }
 
-// CloseIdleConnections closes the Transport's idle connections.
-func (t strictTransport) CloseIdleConnections() { t.Transport.CloseIdleConnections() }
-
 // originTransport returns the transport to an origin or peer: pooled, with
 // the given connect timeout, connection limit and TLS configuration (see
 // newDialTransport), whose responses are read strictly (RFC 9112) and
 // whose header sections may be at most squid.conf reply_header_max_size.
 func (h *Handler) originTransport(connectTimeout time.Duration, maxConn int, tlsConfig *tls.Config) http.RoundTripper {
 	tr := newDialTransport(connectTimeout, maxConn, tlsConfig)
+	// squid.conf read_timeout covers the wait for the reply's first byte
+	// as much as the gaps between later ones (timeouts.go): a response
+	// header that takes longer after the request was sent is given up.
+	tr.ResponseHeaderTimeout = h.readTimeout()
 	maxHead := h.opts.ReplyHeaderMaxSize
 	if maxHead == 0 {
 		maxHead = DefaultReplyHeaderMaxSize

@@ -25,30 +25,6 @@ func (h *Handler) readTimeout() time.Duration {
 	}
 }
 
-// applyReadTimeout makes the Handler's own origin transports give up on
-// response headers that take longer than read_timeout after the request
-// was sent (Squid's read_timeout covers the wait for the first byte of
-// the reply as much as the gaps between later ones). A transport passed in
-// Options.Transport is left as it is.
-func (h *Handler) applyReadTimeout() {
-	d := h.readTimeout()
-	if d == 0 || h.opts.Transport != nil {
-		return
-	}
-	set := func(rt http.RoundTripper) {
-		switch tr := rt.(type) {
-		case *http.Transport:
-			tr.ResponseHeaderTimeout = d
-		case strictTransport: // originconn.go
-			tr.ResponseHeaderTimeout = d
-		}
-	}
-	set(h.transport)
-	for _, rt := range h.peers.transports {
-		set(rt)
-	}
-}
-
 // errReadTimeout is an origin body that sent nothing for read_timeout. It
 // is a timeout, as net.Error means it.
 var errReadTimeout error = readTimeoutError{}
