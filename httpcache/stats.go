@@ -33,7 +33,7 @@ type Stats struct {
 	serverRequests, serverErrors             atomic.Int64
 	serverBytesIn, serverBytesOut            atomic.Int64
 	aborted, collapsed                       atomic.Int64
-	swapIns, swapOuts                        atomic.Int64
+	swapOuts                                 atomic.Int64
 	revalidations                            [numRevalidation]atomic.Int64
 	reloads, reloadFailures                  atomic.Int64
 	panics                                   atomic.Int64
@@ -49,8 +49,11 @@ type Stats struct {
 	svc    [numSvc]timeHistogram
 	origin timeHistogram
 
-	clientsMu sync.Mutex
-	clients   map[netip.Addr]struct{}
+	// clients holds the client addresses seen (netip.Addr → struct{}):
+	// a lock-free read for a known client on every request; nClients
+	// counts them, up to maxClients.
+	clients  sync.Map
+	nClients atomic.Int64
 
 	histMu  sync.Mutex
 	history []Snapshot // one a minute, newest first (Squid's CountHist)
@@ -92,7 +95,7 @@ func NewStats(now func() time.Time) *Stats {
 	if now == nil {
 		now = time.Now
 	}
-	return &Stats{start: now(), now: now, clients: make(map[netip.Addr]struct{})}
+	return &Stats{start: now(), now: now}
 }
 
 // Start is when the counters started (the cache manager's Start Time).
@@ -148,7 +151,6 @@ func (s *Stats) record(tx *transaction, w *countingWriter, reqBytes int64, end t
 			s.memHits.Add(1)
 		case "TCP_HIT":
 			s.diskHits.Add(1)
-			s.swapIns.Add(1)
 		}
 	}
 	if w.status == 0 || w.status >= 400 || tx.errCode != "" {
@@ -193,11 +195,12 @@ func trimSuffixes(code string) string {
 
 func (s *Stats) addClient(ip netip.Addr) {
 	ip = ip.Unmap()
-	s.clientsMu.Lock()
-	if _, ok := s.clients[ip]; !ok && len(s.clients) < maxClients {
-		s.clients[ip] = struct{}{}
+	if _, ok := s.clients.Load(ip); ok || s.nClients.Load() >= maxClients {
+		return
 	}
-	s.clientsMu.Unlock()
+	if _, loaded := s.clients.LoadOrStore(ip, struct{}{}); !loaded {
+		s.nClients.Add(1)
+	}
 }
 
 // countError counts an error page by its Squid name (ERR_...).
@@ -288,7 +291,7 @@ func (s *Stats) Snapshot() Snapshot {
 		ServerBytesOut: s.serverBytesOut.Load(),
 		Aborted:        s.aborted.Load(),
 		Collapsed:      s.collapsed.Load(),
-		SwapIns:        s.swapIns.Load(),
+		SwapIns:        s.diskHits.Load(), // a disk hit is Squid's swap-in
 		SwapOuts:       s.swapOuts.Load(),
 		Reloads:        s.reloads.Load(),
 		ReloadFailures: s.reloadFailures.Load(),
@@ -315,9 +318,7 @@ func (s *Stats) Snapshot() Snapshot {
 		sn.Errors[k.(string)] = v.(*atomic.Int64).Load()
 		return true
 	})
-	s.clientsMu.Lock()
-	sn.Clients = len(s.clients)
-	s.clientsMu.Unlock()
+	sn.Clients = int(s.nClients.Load())
 	return sn
 }
 
