@@ -3,7 +3,6 @@ package httpcache
 import (
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -206,32 +205,11 @@ func CurrentAge(initialAge time.Duration, responseTime, now time.Time) time.Dura
 	return initialAge + max(now.Sub(responseTime), 0)
 }
 
-// ageFields holds ready-made Age field values for the first hour, so that
-// a hit does not format one (an immutable table, built once from one
-// string so that start-up allocates almost nothing for it).
-var ageFields = func() [][]string {
-	const n = 3600
-	var digits []byte
-	ends := make([]int, n)
-	for i := range n {
-		digits = strconv.AppendInt(digits, int64(i), 10)
-		ends[i] = len(digits)
-	}
-	all, values, t := string(digits), make([]string, n), make([][]string, n)
-	for i, start := 0, 0; i < n; i++ {
-		values[i] = all[start:ends[i]]
-		t[i] = values[i : i+1 : i+1]
-		start = ends[i]
-	}
-	return t
-}()
+// ageFields holds the Age values of the first hour (see fieldTable).
+var ageFields fieldTable
 
 // ageField returns the Age field value for d (RFC 9111, Section 5.1:
 // whole seconds).
 func ageField(d time.Duration) []string {
-	s := int64(d / time.Second)
-	if s >= 0 && s < int64(len(ageFields)) {
-		return ageFields[s]
-	}
-	return []string{strconv.FormatInt(s, 10)}
+	return ageFields.get(int64(d / time.Second))
 }

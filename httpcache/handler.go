@@ -255,9 +255,9 @@ type Handler struct {
 	background  sync.WaitGroup // store writers and background refreshes: see Wait
 	refreshing  flightGroup    // background refreshes (stale-while-revalidate)
 
-	// statusHitTTL holds ready-made Cache-Status values for hits with the
-	// first hour of remaining freshness (ttl=N), like ageFields.
-	statusHitTTL [][]string
+	// statusHitTTL holds the Cache-Status values of hits with less than
+	// an hour of freshness left ("; hit; ttl=N"), made on first use.
+	statusHitTTL *fieldTable
 	cacheStatus  string // this cache's name in Cache-Status
 
 	auth *authenticator // auth_param basic, or nil (auth.go)
@@ -343,10 +343,7 @@ func New(opts Options) (*Handler, error) {
 	h.statusVaryMiss = []string{cs + "; fwd=vary-miss"}
 	h.statusStaleStored = []string{cs + "; fwd=stale; stored"}
 	h.cacheStatus = cs
-	h.statusHitTTL = make([][]string, 3600)
-	for i := range h.statusHitTTL {
-		h.statusHitTTL[i] = []string{cs + "; hit; ttl=" + strconv.Itoa(i)}
-	}
+	h.statusHitTTL = &fieldTable{prefix: cs + "; hit; ttl="}
 	if opts.Auth != nil {
 		a, err := newAuthenticator(*opts.Auth, h.now, h.errorLog)
 		if err != nil {

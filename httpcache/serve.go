@@ -313,10 +313,7 @@ func (h *Handler) serveHit(rw *countingWriter, tx *transaction) (hitOutcome, *st
 // hitStatus is the Cache-Status of a hit with ttl of freshness left
 // (RFC 9211, Section 2.1 hit, 2.5 ttl); negative once stale.
 func (h *Handler) hitStatus(ttl time.Duration) []string {
-	if ttl >= 0 && ttl < time.Duration(len(h.statusHitTTL))*time.Second {
-		return h.statusHitTTL[ttl/time.Second]
-	}
-	return []string{h.cacheStatus + "; hit; ttl=" + strconv.FormatInt(int64(ttl/time.Second), 10)}
+	return h.statusHitTTL.get(int64(ttl / time.Second))
 }
 
 // answerConditional answers the client's own conditional request from a
