@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 )
 
 // version is cuttle's release; it appears in Via and on error pages. Release
@@ -22,6 +23,9 @@ import (
 var version = "0.1.0"
 
 func main() {
+	// No heap profile is kept unless --debug-addr asks for one: sampling
+	// costs page faults at start-up and a stack walk per sample after.
+	runtime.MemProfileRate = 0
 	// serve handles the signals: SIGTERM (-k shutdown), SIGINT
 	// (-k interrupt), SIGHUP (-k reconfigure), SIGUSR1 (-k rotate).
 	privilegeDrop = true
