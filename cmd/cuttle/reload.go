@@ -278,7 +278,7 @@ func (p *process) reloadLocked() error {
 		if p.ports[l.addr] != nil {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := listenPort(l.addr)
 		if err != nil {
 			closeFresh()
 			if p.dropped {

@@ -43,6 +43,27 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		printConfigErrors(stderr, err)
 		return 1
 	}
+	// The memory tier is built beside the rest of the start (it allocates
+	// and clears about a megabyte of counters, see store.numCounters): it
+	// needs only cache_mem, and a second CPU is idle meanwhile.
+	type memoryTier struct {
+		mem *store.Memory
+		err error
+	}
+	memReady := make(chan memoryTier, 1)
+	go func() {
+		mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: cfg.CacheMem, MaxObjectSize: cfg.MaximumObjectSizeInMemory})
+		memReady <- memoryTier{mem, err}
+	}()
+	memTaken := false
+	defer func() {
+		// An early return below still waits for the tier and closes it.
+		if !memTaken {
+			if m := <-memReady; m.mem != nil {
+				m.mem.Close()
+			}
+		}
+	}()
 	s, err := buildOptions(cfg, stderr)
 	if err != nil {
 		printConfigErrors(stderr, err)
@@ -70,7 +91,7 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 			closeAll()
 			return 1
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := listenPort(l.addr)
 		if err != nil {
 			fmt.Fprintf(stderr, "cuttle: FATAL: %s %s: %v\n", l.directive(), l.addr, err)
 			closeAll()
@@ -106,12 +127,14 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	setMemoryLimit(cfg.CacheMem, cacheLog)
 
-	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: cfg.CacheMem, MaxObjectSize: cfg.MaximumObjectSizeInMemory})
-	if err != nil {
-		cacheLog.Printf("FATAL: cache_mem: %v", err)
+	memory := <-memReady
+	memTaken = true
+	if memory.err != nil {
+		cacheLog.Printf("FATAL: cache_mem: %v", memory.err)
 		closeAll()
 		return 1
 	}
+	mem := memory.mem
 	defer mem.Close()
 	var disk store.Store
 	dirs, byIndex := openDisks(cfg, cacheLog, func(any) { p.stats.RecordPanic() })
@@ -223,6 +246,15 @@ loop:
 	p.shutdown(lifetime)
 	cacheLog.Printf("cuttle/%s: Exiting normally.", version)
 	return status
+}
+
+// listenPort opens the socket of an http_port or https_port: plain TCP, as
+// Squid's. Go's listeners try Multipath TCP first (Go 1.24), which costs
+// two more sockets at every start and gives an accelerator nothing.
+func listenPort(addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return lc.Listen(context.Background(), "tcp", addr)
 }
 
 // privilegeDrop lets serve switch to cache_effective_user when started as
