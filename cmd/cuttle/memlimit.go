@@ -18,7 +18,7 @@ import (
 // rest only (connections, requests in flight, the disk index): the limit
 // is the runtime's own memory, plus the memory tier's bytes (cache_mem
 // charges every object's real footprint), plus the rest of the live heap,
-// plus half of that again, at least tunerHeadroom. As the limit follows
+// plus as much again, at least tunerHeadroom. As the limit follows
 // the live heap, the collector never runs without garbage to find: 10,000
 // idle connections raise it instead of making the collector spin.
 //
@@ -26,7 +26,7 @@ import (
 // setting stands.
 
 // tunerHeadroom is the least headroom the heap gets over its live bytes.
-const tunerHeadroom = 16 << 20
+const tunerHeadroom = 32 << 20
 
 // tunerPeriod is how often the limit is recomputed.
 const tunerPeriod = 250 * time.Millisecond
@@ -63,7 +63,7 @@ func startMemoryTuner(mem cacheSizer, cacheLog *log.Logger) (stop func()) {
 		return func() {}
 	}
 	memoryTuner.active = true
-	cacheLog.Printf("Memory limit: cache_mem in use + live heap + max(half of it, %d MB), set every %v (set GOMEMLIMIT to fix one)", tunerHeadroom>>20, tunerPeriod)
+	cacheLog.Printf("Memory limit: cache_mem in use + live heap + max(the rest of it, %d MB), set every %v (set GOMEMLIMIT to fix one)", tunerHeadroom>>20, tunerPeriod)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -99,8 +99,8 @@ func startMemoryTuner(mem cacheSizer, cacheLog *log.Logger) (stop func()) {
 // tunedLimit is the memory limit for a runtime that uses nonHeap bytes
 // besides heap objects (stacks, metadata, fragmentation), a heap with live
 // bytes after the last collection, cache of them the memory tier's: the
-// cache gets no headroom, the rest half its size, at least tunerHeadroom.
+// cache gets no headroom, the rest its own size, at least tunerHeadroom.
 func tunedLimit(nonHeap, live, cache int64) int64 {
 	other := max(live-cache, 0)
-	return max(nonHeap, 0) + max(live, cache) + max(other/2, tunerHeadroom)
+	return max(nonHeap, 0) + max(live, cache) + max(other, tunerHeadroom)
 }
