@@ -54,7 +54,8 @@ type MemoryOptions struct {
 	// MaxBytes is the byte budget (squid.conf cache_mem): the sum of the
 	// costs of the objects kept never exceeds it. An object's cost is its
 	// body length plus len(Meta.Header) plus its key length plus
-	// [EntryOverhead]. Zero means [DefaultMemoryMaxBytes].
+	// [EntryOverhead], plus the MemSize of a Meta.Decoded that is a
+	// [Sizer]. Zero means [DefaultMemoryMaxBytes].
 	MaxBytes int64
 
 	// MaxObjectSize is the largest body the memory tier keeps
@@ -78,7 +79,8 @@ type MemoryOptions struct {
 // bytes. A body being read when its object is evicted, deleted or replaced
 // stays valid, and holds its memory, until the reader is dropped.
 //
-// Meta.Decoded is kept as given and its memory is not charged to MaxBytes.
+// Meta.Decoded is kept as given; its memory is charged to MaxBytes when it
+// implements [Sizer], and not otherwise.
 //
 // A Memory is safe for concurrent use. Its zero value is not usable; call
 // [NewMemory].
@@ -253,7 +255,7 @@ func (m *Memory) setIf(key string, meta Meta, body []byte, cond func() bool) boo
 		key:  key,
 		meta: meta,
 		body: body,
-		cost: int64(len(body)+len(meta.Header)+len(key)) + EntryOverhead,
+		cost: int64(len(body)+len(meta.Header)+len(key)) + EntryOverhead + decodedSize(meta.Decoded),
 	}
 	// ristretto treats a Set of a key it holds as an update: its policy
 	// charges the new cost but trims the cache to its budget only at the
@@ -277,6 +279,15 @@ func (m *Memory) setIf(key string, meta Meta, body []byte, cond func() bool) boo
 		m.held.Add(-1) // dropped: ristretto's buffer was full
 	}
 	return true
+}
+
+// decodedSize is the memory charged for a Meta.Decoded value: its MemSize
+// if it is a [Sizer], else 0.
+func decodedSize(d any) int64 {
+	if s, ok := d.(Sizer); ok {
+		return max(s.MemSize(), 0)
+	}
+	return 0
 }
 
 // stripe returns the lock that orders the writes of key.

@@ -105,6 +105,44 @@ func TestMemoryCost(t *testing.T) {
 	}
 }
 
+// sizedDecoded is a Meta.Decoded that says how much memory it holds.
+type sizedDecoded int64
+
+func (s sizedDecoded) MemSize() int64 { return int64(s) }
+
+// TestMemoryCostDecoded checks that a Meta.Decoded implementing Sizer is
+// charged to cache_mem, and that one that does not is not.
+func TestMemoryCostDecoded(t *testing.T) {
+	t.Parallel()
+	m := newTestMemory(t, MemoryOptions{MaxBytes: 4 << 20})
+	header := []byte("HTTP/1.1 200 OK\r\n\r\n")
+	base := int64(100+len(header)+len("k")) + EntryOverhead
+	for _, tt := range []struct {
+		decoded any
+		want    int64
+	}{
+		{nil, base},
+		{"not a Sizer", base},
+		{sizedDecoded(700), base + 700},
+		{sizedDecoded(-5), base},
+	} {
+		if err := m.Put(t.Context(), "k", Meta{Header: header, Decoded: tt.decoded, Size: 100}, bytes.NewReader(make([]byte, 100))); err != nil {
+			t.Fatal(err)
+		}
+		m.Wait()
+		if got := m.Bytes(); got != tt.want {
+			t.Errorf("Bytes() with Decoded %#v = %d, want %d", tt.decoded, got, tt.want)
+		}
+		obj, err := m.Get(t.Context(), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj.Meta.Decoded != tt.decoded {
+			t.Errorf("Get: Decoded = %#v, want %#v", obj.Meta.Decoded, tt.decoded)
+		}
+	}
+}
+
 func TestMemoryTooLargeReadsNothingMore(t *testing.T) {
 	t.Parallel()
 	const limit = 64 << 10

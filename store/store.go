@@ -25,7 +25,9 @@ type Meta struct {
 	// Decoded is an optional in-memory form of Header that the memory tier
 	// keeps beside the object and hands back unchanged on Get, so that a hit
 	// does not have to parse Header again. Tiers that persist objects
-	// (the disk tier) drop it; callers must cope with a nil Decoded.
+	// (the disk tier) drop it; callers must cope with a nil Decoded. If it
+	// implements [Sizer], the memory tier charges its size to the byte
+	// budget (cache_mem) with the rest of the object.
 	Decoded any
 
 	// Size is the body length in bytes, or -1 if unknown when Put is called.
@@ -38,6 +40,18 @@ type Meta struct {
 	// Expires is a hint for replacement: when the object stops being fresh.
 	// The zero time means unknown.
 	Expires time.Time
+}
+
+// Sizer is implemented by a [Meta.Decoded] value that knows how much
+// memory it holds. The memory tier adds MemSize to the object's cost, so
+// that cache_mem bounds what the cached objects really occupy: a decoded
+// header kept beside its serialised form can cost more than the form
+// itself.
+type Sizer interface {
+	// MemSize returns the bytes of heap the value keeps alive beyond what
+	// Meta already counts: an estimate, never below the real figure by
+	// much. It is called once, when the object is stored.
+	MemSize() int64
 }
 
 // Object is a stored object returned by [Store.Get].

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -231,5 +232,115 @@ shutdown_lifetime 0
 	}
 	if closed != slow {
 		t.Errorf("%d of %d slow connections closed by request_timeout, want all", closed, slow)
+	}
+}
+
+// TestSlowlorisMemoryPerConnection holds 500 connections with a request
+// head that never ends (slowloris, reliability checklist H1) against the
+// real listener chain (fd guard, per-IP limit, cache_object rewrite,
+// request pre-scan, net/http) and checks what each one costs: at most one
+// goroutine, and a bounded amount of heap and stack. A connection costs
+// about 17 KiB (net/http's 4 KiB read and write buffers, an 8 KiB
+// goroutine stack, the connection records); the bound is twice that and
+// would catch a buffer of request_header_max_size (64 KB) per connection.
+// It does not run in parallel: it reads the process's memory statistics.
+func TestSlowlorisMemoryPerConnection(t *testing.T) {
+	const slow = 500
+	needFiles(t, 2*slow+512)
+	dir := t.TempDir()
+	proxyPort, originPort := freePort(t), freePort(t)
+	conf := filepath.Join(dir, "squid.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`http_port 127.0.0.1:%d accel defaultsite=demo.local vhost
+cache_peer 127.0.0.1 parent %d 0 no-query originserver name=demo
+http_access allow localhost
+http_access deny all
+cache_mem 8 MB
+access_log none
+cache_log %s
+pid_filename none
+request_timeout 5 minutes
+shutdown_lifetime 0
+`, proxyPort, originPort, filepath.Join(dir, "cache.log"))), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-N", "-f", conf, "--demo-origin", fmt.Sprintf("127.0.0.1:%d", originPort)}, io.Discard, stderr)
+	}()
+	defer func() { cancel(); <-done }()
+	addr := fmt.Sprintf("127.0.0.1:%d", proxyPort)
+	tr := &http.Transport{}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+	get := func() error {
+		res, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("status %d", res.StatusCode)
+		}
+		return nil
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := get()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cuttle did not answer: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tr.CloseIdleConnections()
+	time.Sleep(100 * time.Millisecond)
+
+	measure := func() (mem uint64, goroutines int) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse + ms.StackInuse, runtime.NumGoroutine()
+	}
+	mem0, g0 := measure()
+	conns := make([]net.Conn, 0, slow)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range slow {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("slow connection %d: %v", i, err)
+		}
+		// A head that has started, as slowhttptest -H sends it.
+		fmt.Fprintf(c, "GET /slow/%d HTTP/1.1\r\nHost: demo.local\r\nX-Slow: 1\r\n", i)
+		conns = append(conns, c)
+	}
+	// Every connection is being served (its goroutine waits for the rest
+	// of the head) once the goroutines are there.
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() < g0+slow; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after %d slow connections, from %d: not all served", runtime.NumGoroutine(), slow, g0)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	mem1, g1 := measure()
+	per := (int64(mem1) - int64(mem0)) / slow
+	t.Logf("%d slow connections: %d goroutines more, heap+stack %d KiB more (%d bytes each)", slow, g1-g0, (int64(mem1)-int64(mem0))>>10, per)
+	if g1-g0 > slow+slow/10 {
+		t.Errorf("%d goroutines more for %d slow connections, want at most one each", g1-g0, slow)
+	}
+	if per > 36<<10 {
+		t.Errorf("each slow connection costs %d bytes of heap and stack, want at most 36 KiB", per)
+	}
+	// Other clients are still served.
+	if err := get(); err != nil {
+		t.Errorf("a normal request while %d slow connections are held: %v", slow, err)
 	}
 }

@@ -1,7 +1,7 @@
 // Command driver is the soak test's load: it holds slowloris connections
 // to cuttle, drives normal requests (a hot set, distinct URLs and a Vary
 // explosion) for a while, and prints what cuttle's metrics endpoint says
-// before and after.
+// before and after. With -bust it pushes distinct URLs instead (bust.go).
 package main
 
 import (
@@ -25,7 +25,17 @@ func main() {
 	slow := flag.Int("slow", 1000, "slowloris connections to hold")
 	workers := flag.Int("workers", 32, "concurrent normal clients")
 	dur := flag.Duration("duration", 60*time.Second, "how long to drive load")
+	bustN := flag.Int64("bust", 0, "cache-busting mode: send this many distinct URLs (random query strings) while a hot set is requested, instead of the slowloris soak")
+	limit := flag.Duration("limit", 10*time.Minute, "cache-busting mode: stop after this long even if not all URLs went through")
+	hot := flag.Int("hot", 200, "cache-busting mode: URLs in the hot set")
+	hotEvery := flag.Int("hot-every", 5, "cache-busting mode: one request in this many is for the hot set")
+	cacheDir := flag.String("cache-dir", "", "cache-busting mode: the cache_dir, to measure its disk usage")
+	cacheDirMB := flag.Int64("cache-dir-mb", 0, "cache-busting mode: the cache_dir's size limit in MB")
 	flag.Parse()
+	if *bustN > 0 {
+		exitBust(bustOptions{proxy: *proxy, metrics: *metrics, distinct: *bustN, workers: *workers, limit: *limit,
+			hot: *hot, hotEvery: max(*hotEvery, 1), cacheDir: *cacheDir, cacheDirMB: *cacheDirMB})
+	}
 
 	before := scrape(*metrics)
 	fmt.Printf("before: goroutines %s, RSS %s MiB\n", before["cuttle_goroutines"], mib(before["process_resident_memory_bytes"]))
@@ -139,7 +149,8 @@ func main() {
 	}
 }
 
-// scrape reads the unlabelled samples of a Prometheus text page.
+// scrape reads the samples of a Prometheus text page, keyed by name and
+// labels as written.
 func scrape(addr string) map[string]string {
 	out := map[string]string{}
 	res, err := http.Get("http://" + addr + "/metrics")
@@ -154,8 +165,8 @@ func scrape(addr string) map[string]string {
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if name, v, ok := strings.Cut(line, " "); ok && !strings.Contains(name, "{") {
-			out[name] = v
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			out[line[:i]] = line[i+1:]
 		}
 	}
 	return out
