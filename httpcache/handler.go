@@ -198,6 +198,16 @@ type Options struct {
 	// means never.
 	ReadTimeout time.Duration
 
+	// WriteTimeout is write_timeout for the streams of HTTP/2 clients:
+	// how long one write of a response may wait for the client's flow
+	// control window (RFC 9113, Section 5.2) before the stream is reset,
+	// as each write to an HTTP/1 client waits at most that long for the
+	// TCP window (ConnGuardOptions.WriteTimeout). A client that opens
+	// many streams and never lets their windows open ("zero window",
+	// reliability I3) would otherwise hold a handler per stream for as
+	// long as it keeps the connection. 0 means no limit.
+	WriteTimeout time.Duration
+
 	// RequestBodyMaxSize is request_body_max_size: a request whose body
 	// is larger gets 413 (ERR_TOO_BIG), before its body is read when
 	// Content-Length says so, and as soon as the limit is passed when
@@ -527,9 +537,18 @@ func (h *Handler) serve(rw http.ResponseWriter, req *http.Request, port *Port) {
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		tx.clientIP, tx.clientPort = ap.Addr(), ap.Port()
 	}
+	if req.ProtoMajor == 2 && h.opts.WriteTimeout > 0 {
+		cw.stall, cw.stallTimeout = http.NewResponseController(rw), h.opts.WriteTimeout
+	}
 	h.startACL(tx)
 	h.handle(cw, tx)
 	h.logTransaction(tx, cw)
+	if cw.stall != nil {
+		// net/http flushes what the handler left buffered after it
+		// returns, waiting for the window: that last write too gets
+		// write_timeout, and the stream's end stops the timer.
+		cw.stall.SetWriteDeadline(time.Now().Add(cw.stallTimeout)) //nolint:errcheck // HTTP/2 supports it
+	}
 	*st = txState{} // drop references before pooling
 	h.states.Put(st)
 }

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"cuttle/accesslog"
 )
@@ -19,6 +20,12 @@ type countingWriter struct {
 	// apply to the header before it is written.
 	h  *Handler
 	tx *transaction
+
+	// stall is set on an HTTP/2 stream when write_timeout applies: each
+	// Write may wait stallTimeout for the client's window, then the
+	// stream is reset (Options.WriteTimeout).
+	stall        *http.ResponseController
+	stallTimeout time.Duration
 }
 
 func (w *countingWriter) WriteHeader(status int) {
@@ -54,7 +61,16 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.stall == nil {
+		n, err := w.ResponseWriter.Write(p)
+		w.bytes += int64(n)
+		return n, err
+	}
+	// The deadline covers this write only: the time the handler spends
+	// between writes (waiting for the origin) is not the client's.
+	w.stall.SetWriteDeadline(time.Now().Add(w.stallTimeout)) //nolint:errcheck // HTTP/2 supports it
 	n, err := w.ResponseWriter.Write(p)
+	w.stall.SetWriteDeadline(time.Time{}) //nolint:errcheck
 	w.bytes += int64(n)
 	return n, err
 }

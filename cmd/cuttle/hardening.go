@@ -11,8 +11,8 @@ import (
 )
 
 // hardeningOptions sets the handler options that bound what one client
-// can cost: read_timeout, request_body_max_size and the
-// http_upgrade_request_protocols rules.
+// can cost: read_timeout, write_timeout on HTTP/2 streams,
+// request_body_max_size and the http_upgrade_request_protocols rules.
 func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache.ACL, w io.Writer, errs []error) []error {
 	s.handler.ReadTimeout = cfg.ReadTimeout
 	if cfg.ReadTimeout == 0 {
@@ -22,6 +22,7 @@ func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache
 		s.handler.ReadTimeout = -1
 	}
 	s.handler.RequestBodyMaxSize = cfg.RequestBodyMaxSize
+	s.handler.WriteTimeout = cfg.WriteTimeout // HTTP/2 streams; the connections' writes: guardOptions
 	for _, ka := range cfg.HTTPUpgradeRequestProtocols {
 		var rules []httpcache.Rule
 		rules, errs = buildRules("http_upgrade_request_protocols", ka.Rules, acls, errs)
