@@ -1,8 +1,11 @@
 // Command startup measures how long cuttle takes from exec to its first
 // answered request: it starts the binary with a squid.conf, sends GET /
 // every 200 µs until one is answered, prints the time, and stops it.
+// With -origin it also serves a small cacheable page on that address (the
+// config's cache_peer), so that the first answer is a real miss fetched
+// from the origin rather than an error page.
 //
-//	go run ./testdata/bench/startup -bin /tmp/cuttle -conf squid.conf -addr 127.0.0.1:3128 -n 20
+//	go run ./testdata/bench/startup -bin /tmp/cuttle -conf squid.conf -addr 127.0.0.1:3128 -origin 127.0.0.1:8080 -n 20
 package main
 
 import (
@@ -23,10 +26,24 @@ func main() {
 	conf := flag.String("conf", "", "squid.conf to start it with")
 	addr := flag.String("addr", "127.0.0.1:3128", "an http_port of the config")
 	n := flag.Int("n", 10, "how many starts")
+	origin := flag.String("origin", "", "serve a small page on this address (the config's cache_peer)")
 	flag.Parse()
+	if *origin != "" {
+		ln, err := net.Listen("tcp", *origin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "startup:", err)
+			os.Exit(1)
+		}
+		page := []byte("<!DOCTYPE html><title>start</title><p>served by the origin\n")
+		go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Content-Type", "text/html")
+			w.Write(page)
+		}))
+	}
 	var times []time.Duration
 	for range *n {
-		d, err := once(*bin, *conf, *addr)
+		d, err := once(*bin, *conf, *addr, origin)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "startup:", err)
 			os.Exit(1)
@@ -38,7 +55,7 @@ func main() {
 		len(times), times[0].Round(10*time.Microsecond), times[len(times)/2].Round(10*time.Microsecond), times[len(times)-1].Round(10*time.Microsecond))
 }
 
-func once(bin, conf, addr string) (time.Duration, error) {
+func once(bin, conf, addr string, origin *string) (time.Duration, error) {
 	cmd := exec.Command(bin, "-N", "-f", conf)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -58,6 +75,9 @@ func once(bin, conf, addr string) (time.Duration, error) {
 		res, err := http.ReadResponse(bufio.NewReader(c), nil)
 		c.Close()
 		if err == nil {
+			if *origin != "" && res.StatusCode != http.StatusOK {
+				return 0, fmt.Errorf("first answer %s, want 200 from the origin", res.Status)
+			}
 			res.Body.Close()
 			return time.Since(start), nil
 		}
