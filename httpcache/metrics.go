@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	rtmetrics "runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,18 +62,14 @@ type ProcessFacts struct {
 	HeapAllocBytes uint64
 }
 
-// heapObjectsMetric is the runtime/metrics name of MemStats.HeapAlloc.
-const heapObjectsMetric = "/memory/classes/heap/objects:bytes"
-
 // ReadProcessFacts reads the facts about the running process.
 func ReadProcessFacts() ProcessFacts {
-	pf := ProcessFacts{Goroutines: runtime.NumGoroutine(), ResidentBytes: residentBytes()}
-	sample := []rtmetrics.Sample{{Name: heapObjectsMetric}}
-	rtmetrics.Read(sample)
-	if sample[0].Value.Kind() == rtmetrics.KindUint64 {
-		pf.HeapAllocBytes = sample[0].Value.Uint64()
-	}
-	return pf
+	// runtime.ReadMemStats stops the world for some microseconds, which a
+	// scrape can afford; runtime/metrics would not, but its package init
+	// costs every start about a millisecond here (issue 7's budget).
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ProcessFacts{Goroutines: runtime.NumGoroutine(), ResidentBytes: residentBytes(), HeapAllocBytes: ms.HeapAlloc}
 }
 
 // residentBytes returns the resident set size from /proc/self/statm (its

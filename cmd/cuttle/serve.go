@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -124,6 +125,8 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	if p.dropped {
 		cacheLog.Printf("Running as user %s (uid %d, gid %d)", cfg.CacheEffectiveUser, os.Getuid(), os.Getgid())
 	}
+	setMemoryLimit(cfg.CacheMem, cacheLog)
+
 	memory := <-memReady
 	memTaken = true
 	if memory.err != nil {
@@ -133,8 +136,6 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	mem := memory.mem
 	defer mem.Close()
-	stopTuner := startMemoryTuner(mem, cacheLog)
-	defer stopTuner()
 	var disk store.Store
 	dirs, byIndex := openDisks(cfg, cacheLog, func(any) { p.stats.RecordPanic() })
 	if dirs != nil {
@@ -260,6 +261,30 @@ func listenPort(addr string) (net.Listener, error) {
 // root. main sets it; tests that call run in their own process leave it
 // off, and test the drop through the binary.
 var privilegeDrop bool
+
+// memLimitOverhead is what cuttle declares it needs beside cache_mem:
+// the Go runtime, connection buffers, the disk index and objects in
+// flight. With cache_mem it sets the Go runtime's soft memory limit
+// (GOMEMLIMIT), unless the environment sets one.
+const memLimitOverhead = 64 << 20
+
+// setMemoryLimit sets the Go memory limit from cache_mem unless GOMEMLIMIT
+// is set: cache_mem, an eighth more for the memory tier's bookkeeping,
+// and memLimitOverhead. cache_mem counts each object's whole footprint
+// (body, header, decoded header), so the collector's own headroom
+// (GOGC) is what the limit cuts: with a full cache the heap stays near
+// the limit instead of growing to twice what is live.
+func setMemoryLimit(cacheMem int64, cacheLog *log.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if cacheMem <= 0 {
+		cacheMem = store.DefaultMemoryMaxBytes
+	}
+	limit := cacheMem + cacheMem/8 + memLimitOverhead
+	debug.SetMemoryLimit(limit)
+	cacheLog.Printf("Memory limit %d MB (cache_mem %d MB + overhead; set GOMEMLIMIT to change)", limit>>20, cacheMem>>20)
+}
 
 // shutdownAll stops the servers gracefully: listeners close at once, and
 // requests in flight get up to lifetime to finish (shutdown_lifetime).
