@@ -263,7 +263,13 @@ func (s *respScanner) step(c byte) error {
 		s.state = sCode
 	case sCode:
 		// RFC 9112, Section 4: status-code = 3DIGIT; RFC 9110,
-		// Section 15: values outside 100..599 are invalid.
+		// Section 15: "All valid status codes are within the range of
+		// 100 to 599", and a recipient handles an unknown code by its
+		// class (its first digit), which 0xx and 6xx..9xx do not have.
+		// Squid 5.7 answers such a status with 502 ERR_INVALID_RESP
+		// too. http-cache-tests' origin sends "999 unknown" when it
+		// expected a conditional request and got none: its tests mark
+		// that as a setup failure, the 502 included.
 		if c < '0' || c > '9' {
 			return errRespStatus
 		}
@@ -492,6 +498,12 @@ func (s *respScanner) valueByte(c byte) error {
 		}
 	case fieldTE:
 		// Only "chunked" alone (RFC 9112, Section 6.1), as net/http.
+		// Another coding would be read until the connection closes
+		// (Section 6.3), but cuttle cannot decode it, and a
+		// transfer coding is hop-by-hop: what it would forward is not
+		// the content. Squid 5.7 answers 502 ERR_INVALID_RESP as well
+		// (http-cache-tests' headers-store-Transfer-Encoding sends
+		// "Transfer-Encoding: ARIZQHYPGXOFWNE").
 		const chunked = "chunked"
 		switch {
 		case ws:

@@ -71,6 +71,12 @@ func TestResponsePrescan(t *testing.T) {
 		{"status 99", "HTTP/1.1 099 X\r\n\r\n", false, 0, errRespStatus},
 		{"status 600", "HTTP/1.1 600 X\r\n\r\n", false, 0, errRespStatus},
 		{"status 1000", "HTTP/1.1 1000 X\r\n\r\n", false, 0, errRespStatus},
+		{"status 999 (http-cache-tests: conditional request expected)", "HTTP/1.1 999 unknown\r\nSet-Cookie: a=c\r\n" +
+			"Cache-Control: max-age=2\r\nETag: \"AVQLGBWRMHCXSNI\"\r\nContent-Length: 8\r\n\r\ne5443188", false, 0, errRespStatus},
+		{"TE of an unknown coding (http-cache-tests)", "HTTP/1.1 200 OK\r\nTransfer-Encoding: ARIZQHYPGXOFWNE\r\n" +
+			"Cache-Control: max-age=3600\r\n\r\n4fd49a9c", false, 0, errRespTE},
+		{"304 with two Set-Cookie", "HTTP/1.1 304 Not Modified\r\nSet-Cookie: a=c\r\nset-cookie: b=d; Path=/\r\n" +
+			"ETag: \"AVQLGBWRMHCXSNI\"\r\n\r\n§", false, 0, nil},
 		{"two spaces", "HTTP/1.1  200 X\r\n\r\n", false, 0, errRespStatus},
 		{"reason NUL", "HTTP/1.1 200 \x00\r\n\r\n", false, 0, errRespReason},
 		{"reason bare CR", "HTTP/1.1 200 a\rb\r\n\r\n", false, 0, errRespEOL},
