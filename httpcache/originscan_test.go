@@ -71,6 +71,12 @@ func TestResponsePrescan(t *testing.T) {
 		{"status 99", "HTTP/1.1 099 X\r\n\r\n", false, 0, errRespStatus},
 		{"status 600", "HTTP/1.1 600 X\r\n\r\n", false, 0, errRespStatus},
 		{"status 1000", "HTTP/1.1 1000 X\r\n\r\n", false, 0, errRespStatus},
+		{"status 999 (http-cache-tests: conditional request expected)", "HTTP/1.1 999 unknown\r\nSet-Cookie: a=c\r\n" +
+			"Cache-Control: max-age=2\r\nETag: \"AVQLGBWRMHCXSNI\"\r\nContent-Length: 8\r\n\r\ne5443188", false, 0, errRespStatus},
+		{"TE of an unknown coding (http-cache-tests)", "HTTP/1.1 200 OK\r\nTransfer-Encoding: ARIZQHYPGXOFWNE\r\n" +
+			"Cache-Control: max-age=3600\r\n\r\n4fd49a9c", false, 0, errRespTE},
+		{"304 with two Set-Cookie", "HTTP/1.1 304 Not Modified\r\nSet-Cookie: a=c\r\nset-cookie: b=d; Path=/\r\n" +
+			"ETag: \"AVQLGBWRMHCXSNI\"\r\n\r\n§", false, 0, nil},
 		{"two spaces", "HTTP/1.1  200 X\r\n\r\n", false, 0, errRespStatus},
 		{"reason NUL", "HTTP/1.1 200 \x00\r\n\r\n", false, 0, errRespReason},
 		{"reason bare CR", "HTTP/1.1 200 a\rb\r\n\r\n", false, 0, errRespEOL},
@@ -175,4 +181,31 @@ func FuzzResponsePrescan(f *testing.F) {
 			t.Fatalf("scanner ended %q at %d, net/http left %d bytes", in, end, n)
 		}
 	})
+}
+
+// BenchmarkResponseScan measures the response scanner alone over a
+// typical origin response head with a small Content-Length body, and over
+// a chunked body with an extension and a trailer.
+func BenchmarkResponseScan(b *testing.B) {
+	for _, bc := range []struct{ name, in string }{
+		{"head", "HTTP/1.1 200 OK\r\nDate: Thu, 26 Nov 2026 01:56:54 GMT\r\nServer: Apache/2.4.62 (Debian)\r\n" +
+			"Last-Modified: Wed, 01 Jan 2025 00:00:00 GMT\r\nETag: \"5f3a-62b1c4f0a9e00\"\r\nAccept-Ranges: bytes\r\n" +
+			"Cache-Control: public, max-age=3600\r\nVary: Accept-Encoding\r\nContent-Type: text/javascript; charset=utf-8\r\n" +
+			"Set-Cookie: session=abc123; Path=/; HttpOnly\r\nContent-Length: 16\r\n\r\n0123456789abcdef"},
+		{"chunked", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"10;name=\"value\"\r\n0123456789abcdef\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Checksum: abc\r\n\r\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := []byte(bc.in)
+			s := respScanner{maxHead: DefaultReplyHeaderMaxSize}
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.reset(false)
+				if n, err := s.scan(in); err != nil || n != len(in) || s.state != sDone {
+					b.Fatalf("scan = %d, %v, state %d", n, err, s.state)
+				}
+			}
+		})
+	}
 }

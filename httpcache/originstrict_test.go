@@ -450,3 +450,87 @@ func BenchmarkOriginMiss(b *testing.B) {
 		})
 	}
 }
+
+// TestOriginMalformedNotRetried: a malformed response is answered with a
+// 502 and never makes cuttle ask again. net/http's Transport resends an
+// idempotent request on another pooled connection when reading the first
+// byte of the answer on a reused one fails (it takes that for the origin
+// closing an idle connection), and it does so for as long as reused
+// connections are left: http-cache-tests saw its origin asked 96 times for
+// one client request whose answer carried "Transfer-Encoding:
+// ARIZQHYPGXOFWNE". Squid asks once (retry_on_error off). The first cases
+// are the exact answers of the suite's origin.
+func TestOriginMalformedNotRetried(t *testing.T) {
+	t.Parallel()
+	const warm = 8 // pooled connections before the malformed answer
+	tests := []struct {
+		name, raw, wantErr string
+	}{
+		{"cache-tests 999 (304 Not Generated)", "HTTP/1.1 999 unknown\r\nServer-Base-Url: /test/e5443188\r\n" +
+			"Server-Request-Count: 2\r\nClient-Request-Count: 2\r\nServer-Now: 1795658217577\r\nCapability-Seen: \r\n" +
+			"Date: Thu, 26 Nov 2026 01:56:57 GMT\r\nSet-Cookie: a=c\r\nCache-Control: max-age=2\r\n" +
+			"ETag: \"AVQLGBWRMHCXSNI\"\r\nContent-Type: text/plain\r\nRequest-Numbers: 1 2\r\nConnection: keep-alive\r\n" +
+			"Keep-Alive: timeout=5\r\nContent-Length: 8\r\n\r\ne5443188", "ERR_INVALID_RESP 0"},
+		{"cache-tests unknown transfer coding", "HTTP/1.1 200 OK\r\nServer-Base-Url: /test/4fd49a9c\r\n" +
+			"Date: Thu, 26 Nov 2026 01:56:54 GMT\r\nTransfer-Encoding: ARIZQHYPGXOFWNE\r\nCache-Control: max-age=3600\r\n" +
+			"Content-Type: text/plain\r\nRequest-Numbers: 1\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n4fd49a9c",
+			"ERR_INVALID_RESP 0"},
+		{"first byte wrong", "ICY 200 OK\r\nContent-Length: 3\r\n\r\nabc", "ERR_INVALID_RESP 0"},
+		{"first byte LF", "\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", "ERR_INVALID_RESP 0"},
+		{"header section too big", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Big: "+strings.Repeat("f", 1000)+"\r\n", 66) +
+			"Content-Length: 3\r\n\r\nabc", "ERR_TOO_BIG 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			arrived, bad := 0, 0
+			all := make(chan struct{})
+			o := rsNewOrigin(t, func(_ int, req *http.Request) rsReply {
+				if req.URL.Path == "/bad" {
+					mu.Lock()
+					bad++
+					mu.Unlock()
+					return rsReply{raw: tt.raw}
+				}
+				// Hold every warm-up answer until all have arrived, so
+				// that each came on a connection of its own.
+				mu.Lock()
+				if arrived++; arrived == warm {
+					close(all)
+				}
+				mu.Unlock()
+				select {
+				case <-all:
+				case <-time.After(10 * time.Second):
+				}
+				return rsReply{raw: "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 2\r\n\r\nok"}
+			})
+			p := rsNewProxy(t, o, nil)
+			var wg sync.WaitGroup
+			for i := range warm {
+				wg.Go(func() {
+					if r := hfDo(p.Listener.Addr().String(), get("/warm"+strconv.Itoa(i))); r.err != nil || r.body != "ok" {
+						t.Errorf("warm-up %d: %v %q", i, r.err, r.body)
+					}
+				})
+			}
+			wg.Wait()
+			o.mu.Lock()
+			conns := o.conns
+			o.mu.Unlock()
+			if conns != warm {
+				t.Fatalf("warm-up used %d origin connections, want %d", conns, warm)
+			}
+			res, _, _ := p.do(t, get("/bad"))
+			if res.StatusCode != 502 || res.Header.Get("X-Squid-Error") != tt.wantErr {
+				t.Errorf("status %d %q, want 502 %q", res.StatusCode, res.Header.Get("X-Squid-Error"), tt.wantErr)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if bad != 1 {
+				t.Errorf("the origin was asked %d times for one request, want once", bad)
+			}
+		})
+	}
+}

@@ -286,53 +286,6 @@ func (s *scanner) fail(k rejectKind) scanEvent {
 	return evReject
 }
 
-// Byte classes.
-var (
-	// tchar (RFC 9110, Section 5.6.2).
-	isTchar [256]bool
-	// bytes allowed in a field value besides SP and HTAB: VCHAR and
-	// obs-text (RFC 9110, Section 5.5).
-	isFieldVchar [256]bool
-	// field value bytes: VCHAR, obs-text, SP and HTAB.
-	isValueByte [256]bool
-	// hexadecimal digits and their values plus one (0: not a digit).
-	hexVal [256]uint8
-)
-
-func init() {
-	for c := 0; c < 256; c++ {
-		b := byte(c)
-		isTchar[c] = b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' ||
-			b != 0 && stringsContainsByte("!#$%&'*+-.^_`|~", b)
-		isFieldVchar[c] = b > 0x20 && b != 0x7f
-		isValueByte[c] = isFieldVchar[c] || b == ' ' || b == '\t'
-		switch {
-		case b >= '0' && b <= '9':
-			hexVal[c] = b - '0' + 1
-		case b >= 'a' && b <= 'f':
-			hexVal[c] = b - 'a' + 11
-		case b >= 'A' && b <= 'F':
-			hexVal[c] = b - 'A' + 11
-		}
-	}
-}
-
-func stringsContainsByte(s string, b byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return true
-		}
-	}
-	return false
-}
-
-func lower(b byte) byte {
-	if b >= 'A' && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
-}
-
 // scan consumes b up to the first event and returns how many bytes it
 // consumed. On evHeadBegin the byte at n is not consumed yet; on evReject
 // the byte at n is the refused one (bytes before it are valid).
@@ -367,10 +320,7 @@ func (s *scanner) scan(b []byte) (n int, ev scanEvent) {
 		case sValue:
 			// The common case, in a tight loop: plain value bytes.
 			if s.fieldKind == fieldOther {
-				j := i
-				for j < len(b) && isValueByte[b[j]] {
-					j++
-				}
+				j := i + valueRun(b[i:])
 				s.headLen += int64(j - i) // the head's or the trailer section's size
 				if s.headLen > s.limits.MaxHeaderBytes {
 					return j, s.fail(rejectHeadTooLarge)
@@ -382,10 +332,7 @@ func (s *scanner) scan(b []byte) (n int, ev scanEvent) {
 			}
 		case sName:
 			if s.nameMatch == 0 { // not a field the scanner looks at
-				j := i
-				for j < len(b) && isTchar[b[j]] {
-					j++
-				}
+				j := i + tcharRun(b[i:])
 				if i, ev := s.run(i, j); ev != evNone {
 					return i, ev
 				}
