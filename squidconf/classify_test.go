@@ -35,17 +35,21 @@ func TestEveryDirectiveClassified(t *testing.T) {
 	for _, v := range squidDirectiveLists {
 		for _, name := range readDirectiveList(t, v) {
 			listed[name] = true
-			if _, ok := knownDirectives[name]; !ok {
+			if _, ok := lookupInfo(name); !ok {
 				t.Errorf("knownDirectives[%q] (Squid %s) is missing", name, v)
 			}
 		}
 	}
-	for name, info := range knownDirectives {
+	for i, e := range knownDirectives {
+		name, info := e.name, e.info
+		if i > 0 && knownDirectives[i-1].name >= name {
+			t.Errorf("knownDirectives: %q after %q: the table must be sorted, without duplicates, for lookupInfo", name, knownDirectives[i-1].name)
+		}
 		if !listed[name] {
 			t.Errorf("knownDirectives[%q] is in no Squid directive list", name)
 		}
 		if info.alias != "" {
-			target, ok := knownDirectives[info.alias]
+			target, ok := lookupInfo(info.alias)
 			switch {
 			case !ok || target.alias != "":
 				t.Errorf("knownDirectives[%q].alias = %q, want a current name", name, info.alias)
@@ -124,7 +128,7 @@ func TestDispatchClassified(t *testing.T) {
 	t.Parallel()
 	dispatched := dispatchedNames(t)
 	for _, name := range dispatched {
-		info, ok := knownDirectives[name]
+		info, ok := lookupInfo(name)
 		switch {
 		case !ok:
 			t.Errorf("parser.typed handles %q, which knownDirectives does not know", name)
@@ -135,7 +139,11 @@ func TestDispatchClassified(t *testing.T) {
 				"make it parsed (or applied, partial) in directives_table.go", name, info.status)
 		}
 	}
-	for name, info := range knownDirectives {
+	for i, e := range knownDirectives {
+		name, info := e.name, e.info
+		if i > 0 && knownDirectives[i-1].name >= name {
+			t.Errorf("knownDirectives: %q after %q: the table must be sorted, without duplicates, for lookupInfo", name, knownDirectives[i-1].name)
+		}
 		if info.status.typed() && !slices.Contains(dispatched, name) {
 			t.Errorf("knownDirectives[%q].status = %s, but parser.typed has no case for it", name, info.status)
 		}

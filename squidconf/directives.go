@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 )
 
 // status says what cuttle does with a directive Squid knows. The table
@@ -90,17 +92,36 @@ type directiveInfo struct {
 	note string
 }
 
+// directiveEntry is one row of [knownDirectives].
+type directiveEntry struct {
+	name string
+	info directiveInfo
+}
+
+// lookupInfo returns the entry of name in [knownDirectives], by binary
+// search.
+func lookupInfo(name string) (directiveInfo, bool) {
+	i, ok := slices.BinarySearchFunc(knownDirectives[:], name, func(e directiveEntry, name string) int {
+		return strings.Compare(e.name, name)
+	})
+	if !ok {
+		return directiveInfo{}, false
+	}
+	return knownDirectives[i].info, true
+}
+
 // lookupDirective returns the current name of the directive name and its
 // entry in [knownDirectives].
 func lookupDirective(name string) (canonical string, info directiveInfo, ok bool) {
-	info, ok = knownDirectives[name]
+	info, ok = lookupInfo(name)
 	if !ok {
 		return "", info, false
 	}
 	if info.alias == "" {
 		return name, info, true
 	}
-	return info.alias, knownDirectives[info.alias], true
+	current, _ := lookupInfo(info.alias)
+	return info.alias, current, true
 }
 
 // untyped handles a directive Squid knows and Config does not hold: its

@@ -29,7 +29,8 @@ func suggestDirective(name string) string {
 	}
 	lower := strings.ToLower(name)
 	best, bestDist := "", -1
-	for cand := range knownDirectives {
+	for _, e := range knownDirectives {
+		cand := e.name
 		d := editDistance(lower, cand)
 		if !closeEnough(lower, cand, d) {
 			continue

@@ -52,7 +52,8 @@ type supportRow struct {
 // with the status of their current name.
 func supportRows() []supportRow {
 	rows := make([]supportRow, 0, len(knownDirectives))
-	for name, info := range knownDirectives {
+	for _, e := range knownDirectives {
+		name, info := e.name, e.info
 		_, cur, _ := lookupDirective(name)
 		note := info.note
 		if info.alias != "" {
