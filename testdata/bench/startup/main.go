@@ -71,6 +71,13 @@ func once(bin, conf, addr string, origin *string) (time.Duration, error) {
 			time.Sleep(200 * time.Microsecond)
 			continue
 		}
+		if c.LocalAddr().String() == c.RemoteAddr().String() {
+			// With addr's port in the ephemeral range, a dial to a port
+			// nobody listens on yet can connect to itself (TCP
+			// simultaneous open) and then hold the port cuttle must bind.
+			c.Close()
+			return 0, fmt.Errorf("%s: the dial connected to itself; use a port below %s's ephemeral range", addr, "net.ipv4.ip_local_port_range")
+		}
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: startup.test\r\nConnection: close\r\n\r\n")
 		res, err := http.ReadResponse(bufio.NewReader(c), nil)
 		c.Close()
