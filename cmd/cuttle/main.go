@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	_ "cuttle/internal/prefault" // first, so that its init runs early
 )
 
 // version is cuttle's release; it appears in Via and on error pages. Release
