@@ -43,27 +43,6 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 		printConfigErrors(stderr, err)
 		return 1
 	}
-	// The memory tier is built beside the rest of the start (it allocates
-	// and clears about a megabyte of counters, see store.numCounters): it
-	// needs only cache_mem, and a second CPU is idle meanwhile.
-	type memoryTier struct {
-		mem *store.Memory
-		err error
-	}
-	memReady := make(chan memoryTier, 1)
-	go func() {
-		mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: cfg.CacheMem, MaxObjectSize: cfg.MaximumObjectSizeInMemory})
-		memReady <- memoryTier{mem, err}
-	}()
-	memTaken := false
-	defer func() {
-		// An early return below still waits for the tier and closes it.
-		if !memTaken {
-			if m := <-memReady; m.mem != nil {
-				m.mem.Close()
-			}
-		}
-	}()
 	s, err := buildOptions(cfg, stderr)
 	if err != nil {
 		printConfigErrors(stderr, err)
@@ -127,14 +106,12 @@ func serve(ctx context.Context, sf *squidFlags, cf *cuttleFlags, stderr io.Write
 	}
 	setMemoryLimit(cfg.CacheMem, cacheLog)
 
-	memory := <-memReady
-	memTaken = true
-	if memory.err != nil {
-		cacheLog.Printf("FATAL: cache_mem: %v", memory.err)
+	mem, err := store.NewMemory(store.MemoryOptions{MaxBytes: cfg.CacheMem, MaxObjectSize: cfg.MaximumObjectSizeInMemory})
+	if err != nil {
+		cacheLog.Printf("FATAL: cache_mem: %v", err)
 		closeAll()
 		return 1
 	}
-	mem := memory.mem
 	defer mem.Close()
 	var disk store.Store
 	dirs, byIndex := openDisks(cfg, cacheLog, func(any) { p.stats.RecordPanic() })
