@@ -345,8 +345,22 @@ func (s *Stats) Ago(minutes int) (Snapshot, bool) {
 	return s.history[min(max(minutes, 0), len(s.history)-1)], true
 }
 
-// Run takes a sample every minute until ctx ends, starting with one now.
+// firstSampleDelay is how long Run waits before its first sample: long
+// enough to keep the sample (a 14 KB Snapshot, its maps and a deeper
+// stack) out of the start-up, short enough that the 5min and 60min pages
+// have a baseline almost from the start.
+const firstSampleDelay = time.Second
+
+// Run takes a sample every minute until ctx ends, the first one
+// firstSampleDelay after it is called.
 func (s *Stats) Run(ctx context.Context) {
+	first := time.NewTimer(firstSampleDelay)
+	select {
+	case <-ctx.Done():
+		first.Stop()
+		return
+	case <-first.C:
+	}
 	s.Tick()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
