@@ -22,18 +22,7 @@ http_access allow localhost
 http_access deny all
 cache_mem 8 MB
 visible_hostname malformed.local
-access_log stdio:%[1]s/%[2]s-access.log squid
-cache_log %[1]s/%[2]s-cache.log
-pid_filename %[1]s/%[2]s.pid
-cache_store_log none
-logfile_rotate 0
-coredump_dir %[1]s
-netdb_filename none
-pinger_enable off
-dns_nameservers 127.0.0.1
-shutdown_lifetime 1 seconds
-cache_effective_user proxy
-`, dir, name, port, originPort)
+`, dir, name, port, originPort) + sideFiles(dir, name)
 }
 
 // malformedReplies are answers that http-cache-tests' origin (npm

@@ -46,18 +46,7 @@ miss_access deny nomiss
 http_reply_access deny secretrep
 cache_mem 8 MB
 visible_hostname access.local
-access_log stdio:%[1]s/%[2]s-access.log squid
-cache_log %[1]s/%[2]s-cache.log
-pid_filename %[1]s/%[2]s.pid
-cache_store_log none
-logfile_rotate 0
-coredump_dir %[1]s
-netdb_filename none
-pinger_enable off
-dns_nameservers 127.0.0.1
-shutdown_lifetime 1 seconds
-cache_effective_user proxy
-`, dir, name, port, originPort)
+`, dir, name, port, originPort) + sideFiles(dir, name)
 }
 
 // accessStep is one request of the comparison.

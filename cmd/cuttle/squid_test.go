@@ -151,7 +151,15 @@ maximum_object_size_in_memory 16 KB
 cache_dir ufs %[1]s/%[2]s-cache 64 16 256
 negative_ttl 30 seconds
 visible_hostname side.local
-access_log stdio:%[1]s/%[2]s-access.log squid
+`, dir, name, port, originPort) + sideFiles(dir, name)
+}
+
+// sideFiles is the end of every squid.conf that Squid and cuttle both run
+// in the side-by-side tests: the server's own log and pid files under dir
+// (named after name), and what keeps Squid from reaching anything beyond
+// the test (no store log, pinger, netdb or outside DNS), running as proxy.
+func sideFiles(dir, name string) string {
+	return fmt.Sprintf(`access_log stdio:%[1]s/%[2]s-access.log squid
 cache_log %[1]s/%[2]s-cache.log
 pid_filename %[1]s/%[2]s.pid
 cache_store_log none
@@ -162,7 +170,7 @@ pinger_enable off
 dns_nameservers 127.0.0.1
 shutdown_lifetime 1 seconds
 cache_effective_user proxy
-`, dir, name, port, originPort)
+`, dir, name)
 }
 
 // squidBinary finds Squid, also in /usr/sbin, which is not always on PATH.
