@@ -115,43 +115,7 @@ func TestSlowlorisDoesNotStarveClients(t *testing.T) {
 	t.Parallel()
 	const slow = 1000
 	needFiles(t, 2*slow+512) // both ends of every connection live in this process
-	dir := t.TempDir()
-	proxyPort, originPort := freePort(t), freePort(t)
-	conf := filepath.Join(dir, "squid.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`http_port 127.0.0.1:%d accel defaultsite=demo.local vhost
-cache_peer 127.0.0.1 parent %d 0 no-query originserver name=demo
-http_access allow localhost
-http_access deny all
-cache_mem 8 MB
-access_log none
-cache_log %s
-pid_filename none
-request_timeout 8 seconds
-shutdown_lifetime 0
-`, proxyPort, originPort, filepath.Join(dir, "cache.log"))), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	stderr := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-N", "-f", conf, "--demo-origin", fmt.Sprintf("127.0.0.1:%d", originPort)}, io.Discard, stderr)
-	}()
-	defer func() { cancel(); <-done }()
-	addr := fmt.Sprintf("127.0.0.1:%d", proxyPort)
-	client := &http.Client{Timeout: 5 * time.Second}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		res, err := client.Get("http://" + addr + "/")
-		if err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cuttle did not answer: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, _ := startDemoCuttle(t, "8 seconds")
 
 	conns := make([]net.Conn, 0, slow)
 	defer func() {
@@ -247,31 +211,7 @@ shutdown_lifetime 0
 func TestSlowlorisMemoryPerConnection(t *testing.T) {
 	const slow = 500
 	needFiles(t, 2*slow+512)
-	dir := t.TempDir()
-	proxyPort, originPort := freePort(t), freePort(t)
-	conf := filepath.Join(dir, "squid.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`http_port 127.0.0.1:%d accel defaultsite=demo.local vhost
-cache_peer 127.0.0.1 parent %d 0 no-query originserver name=demo
-http_access allow localhost
-http_access deny all
-cache_mem 8 MB
-access_log none
-cache_log %s
-pid_filename none
-request_timeout 5 minutes
-shutdown_lifetime 0
-`, proxyPort, originPort, filepath.Join(dir, "cache.log"))), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	stderr := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-N", "-f", conf, "--demo-origin", fmt.Sprintf("127.0.0.1:%d", originPort)}, io.Discard, stderr)
-	}()
-	defer func() { cancel(); <-done }()
-	addr := fmt.Sprintf("127.0.0.1:%d", proxyPort)
+	addr, stderr := startDemoCuttle(t, "5 minutes")
 	tr := &http.Transport{}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: tr}
 	get := func() error {
@@ -286,15 +226,8 @@ shutdown_lifetime 0
 		}
 		return nil
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		err := get()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cuttle did not answer: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := get(); err != nil {
+		t.Fatalf("cuttle did not answer: %v\n%s", err, stderr.String())
 	}
 	tr.CloseIdleConnections()
 	time.Sleep(100 * time.Millisecond)
@@ -342,5 +275,51 @@ shutdown_lifetime 0
 	// Other clients are still served.
 	if err := get(); err != nil {
 		t.Errorf("a normal request while %d slow connections are held: %v", slow, err)
+	}
+}
+
+// startDemoCuttle runs cuttle in the test's process in front of its demo
+// origin, with request_timeout timeout, until the test ends, and returns
+// once it answers: its address and its stderr.
+func startDemoCuttle(t *testing.T, timeout string) (addr string, stderr *syncBuffer) {
+	t.Helper()
+	dir := t.TempDir()
+	proxyPort, originPort := freePort(t), freePort(t)
+	conf := filepath.Join(dir, "squid.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`http_port 127.0.0.1:%d accel defaultsite=demo.local vhost
+cache_peer 127.0.0.1 parent %d 0 no-query originserver name=demo
+http_access allow localhost
+http_access deny all
+cache_mem 8 MB
+access_log none
+cache_log %s
+pid_filename none
+request_timeout %s
+shutdown_lifetime 0
+`, proxyPort, originPort, filepath.Join(dir, "cache.log"), timeout)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr = &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-N", "-f", conf, "--demo-origin", fmt.Sprintf("127.0.0.1:%d", originPort)}, io.Discard, stderr)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	addr = fmt.Sprintf("127.0.0.1:%d", proxyPort)
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res, err := client.Get("http://" + addr + "/")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return addr, stderr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cuttle did not answer: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
