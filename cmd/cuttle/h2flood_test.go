@@ -350,6 +350,34 @@ func (c *h2Conn) state() (resets int, goaway string) {
 	return len(c.resets), goaway
 }
 
+// eachStream opens up to n client streams (odd ids from 1), writing each
+// one's frames with frames, and returns how many were written before the
+// connection failed.
+func (c *h2Conn) eachStream(n int, frames func(fr *http2.Framer, id uint32) error) int {
+	sent := 0
+	for id := uint32(1); sent < n; id += 2 {
+		if err := c.write(func(fr *http2.Framer) error { return frames(fr, id) }); err != nil {
+			break
+		}
+		sent++
+	}
+	return sent
+}
+
+// finishStreams ends a flood of sent streams: it logs what cuttle did
+// with the connection, closes it, and checks that the origin got fewer
+// than a quarter as many requests as the streams sent.
+func (c *h2Conn) finishStreams(t *testing.T, w *floodWatch, sent int, what string) {
+	t.Helper()
+	closed := c.waitClosed(5 * time.Second)
+	resets, goaway := c.state()
+	t.Logf("%d streams %s; cuttle sent %d RST_STREAM, GOAWAY %s, closed the connection: %v", sent, what, resets, goaway, closed)
+	c.conn.Close()
+	if origin := w.finish(10 * time.Second); origin > int64(sent)/4 {
+		t.Errorf("the origin got %d requests for %d streams %s", origin, sent, what)
+	}
+}
+
 // TestH2Floods runs the HTTP/2 denial-of-service floods of reliability I3
 // against the cuttle binary over TLS, each against a cuttle of its own,
 // and checks the safe outcome: cuttle ends the connection or absorbs the
@@ -367,28 +395,13 @@ func TestH2Floods(t *testing.T) {
 		e := newFloodEnv(t, bin, "")
 		w := e.watch()
 		c := e.dialH2(true)
-		const streams = 20000
-		sent := 0
-		for id := uint32(1); sent < streams; id += 2 {
-			err := c.write(func(fr *http2.Framer) error {
-				if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers(fmt.Sprintf("/slow/%d", id)), EndStream: true, EndHeaders: true}); err != nil {
-					return err
-				}
-				return fr.WriteRSTStream(id, http2.ErrCodeCancel)
-			})
-			if err != nil {
-				break
+		sent := c.eachStream(20000, func(fr *http2.Framer, id uint32) error {
+			if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers(fmt.Sprintf("/slow/%d", id)), EndStream: true, EndHeaders: true}); err != nil {
+				return err
 			}
-			sent++
-		}
-		closed := c.waitClosed(5 * time.Second)
-		resets, goaway := c.state()
-		t.Logf("%d streams opened and reset; cuttle sent %d RST_STREAM, GOAWAY %s, closed the connection: %v", sent, resets, goaway, closed)
-		c.conn.Close()
-		origin := w.finish(10 * time.Second)
-		if origin > int64(sent)/4 {
-			t.Errorf("the origin got %d requests for %d reset streams", origin, sent)
-		}
+			return fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		})
+		c.finishStreams(t, w, sent, "opened and reset")
 	})
 
 	// Made You Reset (CVE-2025-8671): the client makes cuttle reset each
@@ -400,34 +413,19 @@ func TestH2Floods(t *testing.T) {
 		e := newFloodEnv(t, bin, "")
 		w := e.watch()
 		c := e.dialH2(true)
-		const streams = 20000
-		sent := 0
-		for id := uint32(1); sent < streams; id += 2 {
-			err := c.write(func(fr *http2.Framer) error {
-				if id%4 == 1 {
-					if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers(fmt.Sprintf("/slow/%d", id)), EndHeaders: true}); err != nil {
-						return err
-					}
-					return fr.WriteWindowUpdate(id, 0)
-				}
-				if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers(fmt.Sprintf("/slow/%d", id)), EndStream: true, EndHeaders: true}); err != nil {
+		sent := c.eachStream(20000, func(fr *http2.Framer, id uint32) error {
+			if id%4 == 1 {
+				if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers(fmt.Sprintf("/slow/%d", id)), EndHeaders: true}); err != nil {
 					return err
 				}
-				return fr.WriteData(id, false, []byte("x"))
-			})
-			if err != nil {
-				break
+				return fr.WriteWindowUpdate(id, 0)
 			}
-			sent++
-		}
-		closed := c.waitClosed(5 * time.Second)
-		resets, goaway := c.state()
-		t.Logf("%d streams provoked; cuttle sent %d RST_STREAM, GOAWAY %s, closed the connection: %v", sent, resets, goaway, closed)
-		c.conn.Close()
-		origin := w.finish(10 * time.Second)
-		if origin > int64(sent)/4 {
-			t.Errorf("the origin got %d requests for %d provoked resets", origin, sent)
-		}
+			if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers(fmt.Sprintf("/slow/%d", id)), EndStream: true, EndHeaders: true}); err != nil {
+				return err
+			}
+			return fr.WriteData(id, false, []byte("x"))
+		})
+		c.finishStreams(t, w, sent, "provoked into a reset")
 	})
 
 	// CONTINUATION flood (CVE-2023-45288): a header block that never
