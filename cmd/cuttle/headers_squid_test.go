@@ -91,24 +91,11 @@ var (
 // the client address in access.log.
 func TestHeaderRulesSideBySideWithSquid(t *testing.T) {
 	t.Parallel()
-	bin := squidBinary()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("squid is not installed: install Debian's squid package")
-		}
-		t.Skip("squid is not installed")
-	}
+	bin := needSquid(t)
 	for _, mode := range []string{"on", "off", "transparent", "truncate", "delete"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			dir, err := os.MkdirTemp("", "cuttle-hdr-side-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			if err := os.Chmod(dir, 0o777); err != nil { // Squid runs as proxy
-				t.Fatal(err)
-			}
+			dir := squidDir(t, "cuttle-hdr-side-")
 			var mu sync.Mutex
 			seen := map[string]http.Header{} // protected by mu
 			origin := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {

@@ -137,21 +137,8 @@ func (o *countingOrigin) count(path string) int {
 // both ask the origin once.
 func TestMalformedOriginWithSquid(t *testing.T) {
 	t.Parallel()
-	bin := squidBinary()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("squid is not installed: install Debian's squid package")
-		}
-		t.Skip("squid is not installed")
-	}
-	dir, err := os.MkdirTemp("", "cuttle-malformed-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	bin := needSquid(t)
+	dir := squidDir(t, "cuttle-malformed-")
 	const warm = 6
 	origins := map[string]*countingOrigin{"squid": newCountingOrigin(t, warm), "cuttle": newCountingOrigin(t, warm)}
 	port := func(name string) int { return origins[name].ln.Addr().(*net.TCPAddr).Port }

@@ -83,21 +83,8 @@ type accessReply struct {
 // X-Squid-Error, the error page fields) and the access.log result codes.
 func TestAccessControlWithSquid(t *testing.T) {
 	t.Parallel()
-	bin := squidBinary()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("squid is not installed: install Debian's squid package")
-		}
-		t.Skip("squid is not installed")
-	}
-	dir, err := os.MkdirTemp("", "cuttle-access-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	bin := needSquid(t)
+	dir := squidDir(t, "cuttle-access-")
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("Cache-Control", "max-age=60")

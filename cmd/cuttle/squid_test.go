@@ -173,6 +173,38 @@ cache_effective_user proxy
 `, dir, name)
 }
 
+// needSquid returns Debian's squid binary. Without it the test fails in
+// CI (CI=true), where the package must be installed, and is skipped
+// elsewhere.
+func needSquid(t *testing.T) string {
+	t.Helper()
+	bin := squidBinary()
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("squid is not installed: install Debian's squid package")
+		}
+		t.Skip("squid is not installed")
+	}
+	return bin
+}
+
+// squidDir makes a temporary directory, removed when the test ends, that
+// anyone may write to: Squid started as root runs as cache_effective_user
+// proxy and writes its logs and pid file there. (t.TempDir's parent is
+// not open to proxy.)
+func squidDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // squidBinary finds Squid, also in /usr/sbin, which is not always on PATH.
 func squidBinary() string {
 	if p, err := exec.LookPath("squid"); err == nil {
@@ -204,13 +236,7 @@ var sideShared struct {
 // access.logs read (into sideProxy.log) when it returns.
 func sideBySide(t *testing.T) *sideRun {
 	t.Helper()
-	bin := squidBinary()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("squid is not installed: install Debian's squid package")
-		}
-		t.Skip("squid is not installed")
-	}
+	bin := needSquid(t)
 	// The first caller's t reports any failure of the run itself.
 	sideShared.once.Do(func() { sideShared.run = runSideBySide(t, bin) })
 	if sideShared.run == nil {
@@ -228,14 +254,7 @@ func runSideBySide(t *testing.T, bin string) *sideRun {
 
 	// Squid started as root runs as cache_effective_user proxy: its log
 	// and pid files live in a directory anyone may write to.
-	dir, err := os.MkdirTemp("", "cuttle-side-by-side-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := squidDir(t, "cuttle-side-by-side-")
 
 	var (
 		originMu sync.Mutex
@@ -334,6 +353,7 @@ func runSideBySide(t *testing.T, bin string) *sideRun {
 	}
 	wg.Wait()
 	for _, p := range proxies {
+		var err error
 		if p.log, err = os.ReadFile(p.accessLog); err != nil {
 			t.Error(err)
 		}
