@@ -32,8 +32,7 @@ func (t *fieldTable) get(n int64) []string {
 	if v := slot.Load(); v != nil {
 		return *v
 	}
-	v := []string{t.format(n)}
-	v = v[:1:1] // callers may append to a header's values; never into ours
+	v := []string{t.format(n)} // capacity 1: a caller's append copies
 	slot.Store(&v)
 	return v
 }
