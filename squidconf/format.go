@@ -836,6 +836,10 @@ func aclCandidates(merged bool, flags, values []string) [][]aclLine {
 		// The "+i" a later line of a case-insensitive regex ACL begins with.
 		add(flags, values[1:])
 		add(flags, join(dd, values[1:]))
+		if len(values) == 1 {
+			// Only an empty later line says "+i"; add would drop it.
+			cands = append(cands, []aclLine{aclLine(flags), {}})
+		}
 	}
 	return cands
 }
