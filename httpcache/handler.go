@@ -198,6 +198,13 @@ type Options struct {
 	// means never.
 	ReadTimeout time.Duration
 
+	// ServerIdleTimeout is server_idle_pconn_timeout: how long a
+	// connection to an origin server or peer may wait in the pool for the
+	// next request before it is closed. 0 means
+	// DefaultServerIdleTimeout, Squid's minute; negative means no
+	// connection is kept for another request.
+	ServerIdleTimeout time.Duration
+
 	// WriteTimeout is write_timeout for the streams of HTTP/2 clients:
 	// how long one write of a response may wait for the client's flow
 	// control window (RFC 9113, Section 5.2) before the stream is reset,
@@ -388,7 +395,7 @@ func newTransport() *http.Transport {
 		}).DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       time.Minute, // server_idle_pconn_timeout default
+		IdleConnTimeout:       DefaultServerIdleTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 	}

@@ -130,14 +130,23 @@ func (t strictTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // originTransport returns the transport to an origin or peer: pooled, with
 // the given connect timeout, connection limit and TLS configuration (see
-// newDialTransport), whose responses are read strictly (RFC 9112) and
-// whose header sections may be at most squid.conf reply_header_max_size.
+// newDialTransport), whose responses are read strictly (RFC 9112), whose
+// header sections may be at most squid.conf reply_header_max_size and whose
+// idle connections last server_idle_pconn_timeout.
 func (h *Handler) originTransport(connectTimeout time.Duration, maxConn int, tlsConfig *tls.Config) http.RoundTripper {
 	tr := newDialTransport(connectTimeout, maxConn, tlsConfig)
 	// squid.conf read_timeout covers the wait for the reply's first byte
 	// as much as the gaps between later ones (timeouts.go): a response
 	// header that takes longer after the request was sent is given up.
 	tr.ResponseHeaderTimeout = h.readTimeout()
+	// squid.conf server_idle_pconn_timeout: how long a pooled connection
+	// waits for its next request.
+	switch d := h.opts.ServerIdleTimeout; {
+	case d < 0:
+		tr.DisableKeepAlives = true
+	case d > 0:
+		tr.IdleConnTimeout = d
+	}
 	maxHead := h.opts.ReplyHeaderMaxSize
 	if maxHead == 0 {
 		maxHead = DefaultReplyHeaderMaxSize

@@ -13,6 +13,11 @@ import (
 // wait for data.
 const DefaultReadTimeout = 15 * time.Minute
 
+// DefaultServerIdleTimeout is Squid's server_idle_pconn_timeout default:
+// how long an idle connection to an origin server is kept for the next
+// request.
+const DefaultServerIdleTimeout = time.Minute
+
 // readTimeout returns read_timeout, or 0 when reads are never timed out.
 func (h *Handler) readTimeout() time.Duration {
 	switch d := h.opts.ReadTimeout; {

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,5 +139,78 @@ func TestClientBodyReadTimeout(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("stalled request body: status %d, want 408", res.StatusCode)
+	}
+}
+
+// TestServerIdleTimeout checks server_idle_pconn_timeout against a real
+// origin that reports its connections: by default two misses share one
+// pooled connection; with a short timeout the idle connection is closed
+// and the next miss opens another; with a negative one no connection is
+// kept and the origin is told so (Connection: close, RFC 9112, Section
+// 9.6).
+func TestServerIdleTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		idle      time.Duration
+		waitClose bool // wait for the idle connection to be closed before the second miss
+		wantConns int
+	}{
+		{"default keeps the connection", 0, false, 1},
+		{"closed once idle", 200 * time.Millisecond, true, 2},
+		{"none kept", -1, false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			closed := make(chan struct{}, 8)
+			var mu sync.Mutex
+			conns := 0
+			o := &origin{}
+			o.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+				o.mu.Lock()
+				o.requests = append(o.requests, req)
+				o.mu.Unlock()
+				rw.Header().Set("Cache-Control", "no-store")
+				io.WriteString(rw, "fresh from the origin\n")
+			}))
+			o.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				switch s {
+				case http.StateNew:
+					mu.Lock()
+					conns++
+					mu.Unlock()
+				case http.StateClosed:
+					closed <- struct{}{}
+				}
+			}
+			o.Start()
+			t.Cleanup(o.Close)
+			p := hfNewProxy(t, o, hfNewClock(), nil, func(opts *Options) { opts.ServerIdleTimeout = tt.idle })
+			for i, path := range []string{"/one", "/two"} {
+				res, body, _ := p.do(t, "GET "+path+" HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+				if res.StatusCode != 200 || body != "fresh from the origin\n" {
+					t.Fatalf("GET %s = %d %q", path, res.StatusCode, body)
+				}
+				if i == 0 && tt.waitClose {
+					select {
+					case <-closed:
+					case <-time.After(10 * time.Second):
+						t.Fatal("the idle origin connection was not closed")
+					}
+				}
+			}
+			mu.Lock()
+			got := conns
+			mu.Unlock()
+			if got != tt.wantConns {
+				t.Errorf("origin connections = %d, want %d", got, tt.wantConns)
+			}
+			if tt.idle < 0 {
+				if c := hfRequest(o, 0).Header.Get("Connection"); c != "close" && !hfRequest(o, 0).Close {
+					t.Errorf("origin request Connection = %q, want close", c)
+				}
+			}
+		})
 	}
 }

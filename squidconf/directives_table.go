@@ -366,7 +366,7 @@ var knownDirectives = [...]directiveEntry{
 	{"retry_on_error", directiveInfo{status: statusUnsupported, note: "error replies are not retried on another peer"}},
 	{"send_hit", directiveInfo{status: statusApplied, note: "a denied hit is fetched again as a miss"}},
 	{"server_http11", directiveInfo{status: statusObsolete, note: "remove it; HTTP/1.1 is always used"}},
-	{"server_idle_pconn_timeout", directiveInfo{status: statusParsed, note: "the idle timeout of origin connections is not configurable yet"}},
+	{"server_idle_pconn_timeout", directiveInfo{status: statusApplied, note: "how long an idle connection to an origin is kept; 0 keeps none"}},
 	{"server_pconn_for_nonretriable", directiveInfo{status: statusNotNeeded, note: "Go's HTTP client decides when an origin connection can be reused"}},
 	{"server_persistent_connections", directiveInfo{status: statusUnsupported, check: checkOnOff, note: "origin connections are always reused when HTTP allows"}},
 	{"shared_memory_locking", directiveInfo{status: statusNotNeeded, check: checkOnOff, note: noteSMP}},

@@ -11,8 +11,9 @@ import (
 )
 
 // hardeningOptions sets the handler options that bound what one client
-// can cost: read_timeout, write_timeout on HTTP/2 streams,
-// request_body_max_size and the http_upgrade_request_protocols rules.
+// or origin can cost: read_timeout, server_idle_pconn_timeout,
+// write_timeout on HTTP/2 streams, request_body_max_size and the
+// http_upgrade_request_protocols rules.
 func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache.ACL, w io.Writer, errs []error) []error {
 	s.handler.ReadTimeout = cfg.ReadTimeout
 	if cfg.ReadTimeout == 0 {
@@ -20,6 +21,12 @@ func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache
 		// cuttle reads without a timeout instead, and says so.
 		fmt.Fprintf(w, "read_timeout 0: origin and request body reads are never timed out\n")
 		s.handler.ReadTimeout = -1
+	}
+	s.handler.ServerIdleTimeout = cfg.ServerIdlePconnTimeout
+	if cfg.ServerIdlePconnTimeout == 0 {
+		// "server_idle_pconn_timeout 0": no origin connection waits
+		// for a next request.
+		s.handler.ServerIdleTimeout = -1
 	}
 	s.handler.RequestBodyMaxSize = cfg.RequestBodyMaxSize
 	s.handler.WriteTimeout = cfg.WriteTimeout // HTTP/2 streams; the connections' writes: guardOptions

@@ -20,8 +20,8 @@ import (
 )
 
 // TestServerTimeoutsFromConfig checks that squid.conf drives the client
-// timeouts, with Squid's defaults when it is silent, and that cuttle's
-// flags override it only when set.
+// timeouts and the origin connections' idle timeout, with Squid's defaults
+// when it is silent, and that cuttle's flags override it only when set.
 func TestServerTimeoutsFromConfig(t *testing.T) {
 	t.Parallel()
 	parse := func(src string) *squidconf.Config {
@@ -39,13 +39,15 @@ func TestServerTimeoutsFromConfig(t *testing.T) {
 		wantHdr, wantIdle  time.Duration
 		wantRead           time.Duration
 		wantWrite, wantLif time.Duration
+		wantServerIdle     time.Duration
 	}{
-		{"squid defaults", "", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour},
-		{"from squid.conf", "request_timeout 20 seconds\nclient_idle_pconn_timeout 1 minute\nread_timeout 30 seconds\nwrite_timeout 2 minutes\nclient_lifetime 1 hour\n",
-			cuttleFlags{}, 20 * time.Second, time.Minute, 30 * time.Second, 2 * time.Minute, time.Hour},
+		{"squid defaults", "", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour, time.Minute},
+		{"from squid.conf", "request_timeout 20 seconds\nclient_idle_pconn_timeout 1 minute\nread_timeout 30 seconds\nwrite_timeout 2 minutes\nclient_lifetime 1 hour\nserver_idle_pconn_timeout 5 seconds\n",
+			cuttleFlags{}, 20 * time.Second, time.Minute, 30 * time.Second, 2 * time.Minute, time.Hour, 5 * time.Second},
 		{"flags override", "request_timeout 20 seconds\n", cuttleFlags{readHeaderTimeout: 3 * time.Second, idleTimeout: 4 * time.Second},
-			3 * time.Second, 4 * time.Second, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour},
-		{"read_timeout 0 is none", "read_timeout 0\n", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, -1, 15 * time.Minute, 24 * time.Hour},
+			3 * time.Second, 4 * time.Second, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour, time.Minute},
+		{"read_timeout 0 is none", "read_timeout 0\n", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, -1, 15 * time.Minute, 24 * time.Hour, time.Minute},
+		{"server_idle_pconn_timeout 0 keeps none", "server_idle_pconn_timeout 0\n", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +63,9 @@ func TestServerTimeoutsFromConfig(t *testing.T) {
 			}
 			if s.handler.ReadTimeout != tt.wantRead {
 				t.Errorf("ReadTimeout = %v, want %v", s.handler.ReadTimeout, tt.wantRead)
+			}
+			if s.handler.ServerIdleTimeout != tt.wantServerIdle {
+				t.Errorf("ServerIdleTimeout = %v, want %v", s.handler.ServerIdleTimeout, tt.wantServerIdle)
 			}
 			g := guardOptions(cfg, 1024)
 			if g.WriteTimeout != tt.wantWrite || g.Lifetime != tt.wantLif || g.MaxConns != 1024-100 {
