@@ -144,6 +144,7 @@ func (p *parser) accelDefaults() {
 	c.ForwardedFor = defaultForwardedFor
 	c.URIWhitespace = defaultURIWhitespace
 	c.Via = true
+	c.ClientPersistentConnections, c.ServerPersistentConnections = true, true
 	c.ACLUsesIndirectClient, c.LogUsesIndirectClient = true, true
 	c.ReadTimeout = defaultReadTimeout
 	c.RequestTimeout = defaultRequestTimeout

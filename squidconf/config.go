@@ -200,6 +200,12 @@ type Config struct {
 	// httpd_suppress_version_string (default off).
 	Via, HTTPDSuppressVersionString bool
 
+	// ClientPersistentConnections and ServerPersistentConnections are
+	// client_persistent_connections and server_persistent_connections
+	// (default on): whether connections to clients and to origin servers
+	// are kept open for further requests when HTTP allows.
+	ClientPersistentConnections, ServerPersistentConnections bool
+
 	// RequestHeaderAccess and ReplyHeaderAccess hold the
 	// request_header_access and reply_header_access rules, one entry per
 	// header name in order of first appearance.

@@ -233,6 +233,12 @@ var configPrinters = []configPrinter{
 		f.onOff("log_uses_indirect_client", c.LogUsesIndirectClient, f.defaults.LogUsesIndirectClient)
 	}},
 	{[]string{"Via"}, func(f *formatter, c *Config) { f.onOff("via", c.Via, f.defaults.Via) }},
+	{[]string{"ClientPersistentConnections"}, func(f *formatter, c *Config) {
+		f.onOff("client_persistent_connections", c.ClientPersistentConnections, f.defaults.ClientPersistentConnections)
+	}},
+	{[]string{"ServerPersistentConnections"}, func(f *formatter, c *Config) {
+		f.onOff("server_persistent_connections", c.ServerPersistentConnections, f.defaults.ServerPersistentConnections)
+	}},
 	{[]string{"HTTPDSuppressVersionString"}, func(f *formatter, c *Config) {
 		f.onOff("httpd_suppress_version_string", c.HTTPDSuppressVersionString, f.defaults.HTTPDSuppressVersionString)
 	}},

@@ -301,6 +301,10 @@ func (p *parser) typed(name string, d *directive) bool {
 		p.parseOnOffDirective(d, &c.ACLUsesIndirectClient)
 	case "log_uses_indirect_client":
 		p.parseOnOffDirective(d, &c.LogUsesIndirectClient)
+	case "client_persistent_connections":
+		p.parseOnOffDirective(d, &c.ClientPersistentConnections)
+	case "server_persistent_connections":
+		p.parseOnOffDirective(d, &c.ServerPersistentConnections)
 	case "via":
 		p.parseOnOffDirective(d, &c.Via)
 		p.accel.via = d

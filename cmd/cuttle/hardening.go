@@ -11,8 +11,8 @@ import (
 )
 
 // hardeningOptions sets the handler options that bound what one client
-// or origin can cost: read_timeout, server_idle_pconn_timeout,
-// write_timeout on HTTP/2 streams, request_body_max_size and the
+// or origin can cost: read_timeout, server_idle_pconn_timeout and
+// server_persistent_connections, write_timeout on HTTP/2 streams, request_body_max_size and the
 // http_upgrade_request_protocols rules.
 func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache.ACL, w io.Writer, errs []error) []error {
 	s.handler.ReadTimeout = cfg.ReadTimeout
@@ -23,9 +23,9 @@ func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache
 		s.handler.ReadTimeout = -1
 	}
 	s.handler.ServerIdleTimeout = cfg.ServerIdlePconnTimeout
-	if cfg.ServerIdlePconnTimeout == 0 {
-		// "server_idle_pconn_timeout 0": no origin connection waits
-		// for a next request.
+	if cfg.ServerIdlePconnTimeout == 0 || !cfg.ServerPersistentConnections {
+		// "server_idle_pconn_timeout 0" or "server_persistent_connections
+		// off": no origin connection waits for a next request.
 		s.handler.ServerIdleTimeout = -1
 	}
 	s.handler.RequestBodyMaxSize = cfg.RequestBodyMaxSize

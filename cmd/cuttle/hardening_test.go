@@ -48,6 +48,7 @@ func TestServerTimeoutsFromConfig(t *testing.T) {
 			3 * time.Second, 4 * time.Second, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour, time.Minute},
 		{"read_timeout 0 is none", "read_timeout 0\n", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, -1, 15 * time.Minute, 24 * time.Hour, time.Minute},
 		{"server_idle_pconn_timeout 0 keeps none", "server_idle_pconn_timeout 0\n", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour, -1},
+		{"server_persistent_connections off keeps none", "server_persistent_connections off\n", cuttleFlags{}, 5 * time.Minute, 2 * time.Minute, 15 * time.Minute, 15 * time.Minute, 24 * time.Hour, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

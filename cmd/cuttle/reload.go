@@ -62,8 +62,14 @@ type generation struct {
 	inflight atomic.Int64 // requests being served by this generation
 
 	// readHeader and idle are the http.Server timeouts of the ports
-	// this generation opens (hardening.go).
+	// this generation opens (hardening.go), maxHeader their
+	// request_header_max_size.
 	readHeader, idle time.Duration
+	maxHeader        int
+
+	// keepAlive is client_persistent_connections: whether client
+	// connections stay open after a response, on every port.
+	keepAlive bool
 }
 
 // portServer is one listening socket. It outlives the generations: a
@@ -107,6 +113,8 @@ func writerKey(al squidconf.AccessLog) string { return al.Module + ":" + al.Path
 func (p *process) newGeneration(s *setup) (*generation, error) {
 	g := &generation{ports: make(map[string]http.Handler), tls: make(map[string]*tls.Config), writers: make(map[string]*accesslog.Writer)}
 	g.readHeader, g.idle = serverTimeouts(s.cfg, p.cf)
+	g.maxHeader = serverMaxHeaderBytes(s.cfg)
+	g.keepAlive = s.cfg.ClientPersistentConnections
 	var opened []*accesslog.Writer
 	open := func(al squidconf.AccessLog) (*accesslog.Writer, error) {
 		key := writerKey(al)
@@ -189,9 +197,9 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 		func() *httpcache.Handler { return ps.cur.Load().gen.handler }, gen.readHeader, p.cacheLog)
 	ps.srv = &http.Server{
 		Handler:           ps,
-		ReadHeaderTimeout: gen.readHeader,              // request_timeout
-		MaxHeaderBytes:    serverMaxHeaderBytes(p.cfg), // request_header_max_size, for HTTP/2 too
-		IdleTimeout:       gen.idle,                    // client_idle_pconn_timeout
+		ReadHeaderTimeout: gen.readHeader, // request_timeout
+		MaxHeaderBytes:    gen.maxHeader,  // request_header_max_size, for HTTP/2 too
+		IdleTimeout:       gen.idle,       // client_idle_pconn_timeout
 		ErrorLog:          p.cacheLog,
 		// The connection hooks go to the current generation's handler;
 		// the connection records themselves are shared (ConnTable).
@@ -200,6 +208,7 @@ func (p *process) startPort(key string, ln net.Listener, h http.Handler) {
 			return ps.cur.Load().gen.handler.ConnContext(ctx, c)
 		},
 	}
+	ps.srv.SetKeepAlivesEnabled(gen.keepAlive) // client_persistent_connections
 	p.ports[key] = ps
 	kind := "HTTP"
 	if gen.tls[key] != nil {
@@ -300,6 +309,7 @@ func (p *process) reloadLocked() error {
 	for addr, ps := range p.ports {
 		if h, ok := gen.ports[addr]; ok {
 			ps.cur.Store(&portHandler{gen: gen, h: h, tls: gen.tls[addr]})
+			ps.srv.SetKeepAlivesEnabled(gen.keepAlive)
 		}
 	}
 	for addr, ln := range fresh {
