@@ -290,12 +290,48 @@ func (d *Disk) removeObjects() error {
 // Ready is closed once the index is complete.
 func (d *Disk) Ready() <-chan struct{} { return d.ready }
 
-// paths returns the directory and file of the object with hash h.
+// paths returns the directory and file of the object with hash h:
+// root/L1/L2/name, L1 and L2 in upper-case hexadecimal of at least two
+// digits as in Squid's ufs layout, and name h in 16 lower-case ones.
 func (d *Disk) paths(h uint64) (dir, file string) {
-	a := h % uint64(d.l1)
-	b := (h / uint64(d.l1)) % uint64(d.l2)
-	dir = filepath.Join(d.root, fmt.Sprintf("%02X", a), fmt.Sprintf("%02X", b))
-	return dir, filepath.Join(dir, fmt.Sprintf("%016x", h))
+	b := d.appendDir(make([]byte, 0, len(d.root)+24), h)
+	dir = string(b)
+	b = append(b, filepath.Separator)
+	return dir, string(appendHex(b, h, 16, false))
+}
+
+// dirOf returns the directory of the object with hash h (see paths).
+func (d *Disk) dirOf(h uint64) string {
+	var buf [256]byte
+	return string(d.appendDir(buf[:0], h))
+}
+
+// appendDir appends the directory of the object with hash h to b. The
+// root is clean (filepath.Join made it), so plain separators give what
+// filepath.Join would.
+func (d *Disk) appendDir(b []byte, h uint64) []byte {
+	b = append(b, d.root...)
+	b = append(b, filepath.Separator)
+	b = appendHex(b, h%uint64(d.l1), 2, true)
+	b = append(b, filepath.Separator)
+	return appendHex(b, (h/uint64(d.l1))%uint64(d.l2), 2, true)
+}
+
+// appendHex appends v in hexadecimal, with leading zeros up to width
+// digits (at most 16).
+func appendHex(b []byte, v uint64, width int, upper bool) []byte {
+	digits := "0123456789abcdef"
+	if upper {
+		digits = "0123456789ABCDEF"
+	}
+	var tmp [16]byte
+	i := len(tmp)
+	for v != 0 || i > len(tmp)-width {
+		i--
+		tmp[i] = digits[v&15]
+		v >>= 4
+	}
+	return append(b, tmp[i:]...)
 }
 
 func hashDiskKey(key string) uint64 { return xxhash.Sum64String(key) }
@@ -1026,8 +1062,7 @@ func (d *Disk) loadSnapshot() bool {
 		d.index[e.hash] = e
 		d.used += e.size
 		d.policy.add(e)
-		dir, _ := d.paths(e.hash)
-		d.countDirLocked(dir)
+		d.countDirLocked(d.dirOf(e.hash))
 	}
 	d.trimLocked()
 	d.logf("cache_dir %s: %d objects from the index snapshot", d.opts.Dir, len(d.index))

@@ -2051,3 +2051,29 @@ func TestTieredDiskConcurrent(t *testing.T) {
 	dtConcurrent(t, NewTiered(mem, d), 8, 200, 43)
 	dtCheckAccounting(t, d)
 }
+
+// TestDiskPaths checks the file layout against its definition: the
+// cache_dir's L1 and L2 directory numbers in upper-case hexadecimal of at
+// least two digits (Squid's ufs names), then the hash in 16 lower-case
+// digits, for fan-outs from 1 up to past 255.
+func TestDiskPaths(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	hashes := []uint64{0, 1, 15, 16, 255, 256, 1<<63 - 1, 1 << 63, ^uint64(0)}
+	for range 200 {
+		hashes = append(hashes, rng.Uint64())
+	}
+	for _, fan := range [][2]int{{16, 256}, {1, 1}, {64, 64}, {300, 4096}} {
+		d := &Disk{root: filepath.Join(t.TempDir(), "cuttle"), l1: fan[0], l2: fan[1]}
+		for _, h := range hashes {
+			a, b := h%uint64(fan[0]), (h/uint64(fan[0]))%uint64(fan[1])
+			wantDir := filepath.Join(d.root, fmt.Sprintf("%02X", a), fmt.Sprintf("%02X", b))
+			wantFile := filepath.Join(wantDir, fmt.Sprintf("%016x", h))
+			dir, file := d.paths(h)
+			if dir != wantDir || file != wantFile || d.dirOf(h) != wantDir {
+				t.Fatalf("L1 %d, L2 %d, hash %x: paths = %q, %q, dirOf = %q; want %q, %q",
+					fan[0], fan[1], h, dir, file, d.dirOf(h), wantDir, wantFile)
+			}
+		}
+	}
+}
