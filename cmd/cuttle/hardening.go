@@ -12,8 +12,8 @@ import (
 
 // hardeningOptions sets the handler options that bound what one client
 // or origin can cost: read_timeout, server_idle_pconn_timeout and
-// server_persistent_connections, write_timeout on HTTP/2 streams, request_body_max_size and the
-// http_upgrade_request_protocols rules.
+// server_persistent_connections, write_timeout on HTTP/2 streams,
+// request_body_max_size and the http_upgrade_request_protocols rules.
 func hardeningOptions(s *setup, cfg *squidconf.Config, acls map[string]httpcache.ACL, w io.Writer, errs []error) []error {
 	s.handler.ReadTimeout = cfg.ReadTimeout
 	if cfg.ReadTimeout == 0 {
